@@ -1,0 +1,78 @@
+"""Batch processing with per-file failure isolation: a bad file is reported in one line, the rest go on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from realsr_cli.console import error_line, make_progress
+from realsr_cli.errors import RealSRError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Failure:
+    path: Path
+    message: str
+
+
+@dataclass
+class BatchResult(Generic[T]):
+    results: list[T] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def describe_error(path: Path, exc: BaseException) -> str:
+    """One line naming the file and the problem (RealSRError messages already name their file)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, RealSRError):
+        return text if str(path) in text else f"{path}: {text}"
+    return f"{path}: {type(exc).__name__}: {text}"
+
+
+def run_batch(
+    items: Sequence[Any],
+    process: Callable[[Any], T],
+    *,
+    path_of: Callable[[Any], Path],
+    label: str = "processing",
+    quiet: bool = False,
+) -> BatchResult[T]:
+    """Apply ``process`` to every item with a progress bar; collect failures instead of stopping.
+
+    Set ``REALSR_DEBUG=1`` to let unexpected exceptions propagate with their traceback.
+    """
+    result: BatchResult[T] = BatchResult()
+    debug = os.environ.get("REALSR_DEBUG") == "1"
+    with make_progress(quiet) as progress:
+        task = progress.add_task(label, total=len(items), status="")
+        for item in items:
+            path = path_of(item)
+            progress.update(task, status=path.name)
+            try:
+                result.results.append(process(item))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                if debug and not isinstance(exc, RealSRError):
+                    raise
+                failure = Failure(path, describe_error(path, exc))
+                result.failures.append(failure)
+                error_line(failure.message)
+            progress.advance(task)
+    return result
+
+
+def summarise_failures(failures: Iterable[Failure], total: int) -> str:
+    failures = list(failures)
+    lines = [f"{len(failures)} of {total} file(s) failed:"]
+    lines += [f"  {f.message}" for f in failures]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Image and file I/O shared by every subcommand."""

@@ -1,0 +1,58 @@
+"""Locating pretrained weight files offline: explicit option, environment variable, standard caches.
+
+Search order: the explicit ``--weights``-style path; the file named by a specific environment variable
+(or a folder it names); ``$REALSR_WEIGHTS_DIR``; torch hub's checkpoint cache
+(``$TORCH_HOME/hub/checkpoints``, where torchvision downloads to); ``~/.cache/realsr/weights``.
+Nothing is downloaded: when the file is missing the error names it and where to put it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from realsr_cli.errors import WeightsNotFoundError
+
+WEIGHTS_DIR_ENV = "REALSR_WEIGHTS_DIR"
+
+
+def cache_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get(WEIGHTS_DIR_ENV):
+        dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]).expanduser())
+    dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+    dirs.append(Path.home() / ".cache" / "realsr" / "weights")
+    return dirs
+
+
+def find_weights(
+    filenames: str | list[str],
+    *,
+    purpose: str,
+    explicit: str | Path | None = None,
+    env_var: str | None = None,
+    option: str = "--weights",
+) -> Path:
+    """Return the first existing weights file among the candidates, else raise a clear error."""
+    names = [filenames] if isinstance(filenames, str) else list(filenames)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if path.is_file():
+            return path
+        raise WeightsNotFoundError(f"{path}: weights file for {purpose} not found")
+    candidates: list[Path] = []
+    if env_var and os.environ.get(env_var):
+        env_path = Path(os.environ[env_var]).expanduser()
+        candidates += [env_path / n for n in names] if env_path.is_dir() else [env_path]
+    for folder in cache_dirs():
+        candidates += [folder / n for n in names]
+    for path in candidates:
+        if path.is_file():
+            return path
+    where = cache_dirs()[0]
+    hint = f"pass {option} FILE" + (f", set {env_var}" if env_var else "") + f", or set ${WEIGHTS_DIR_ENV}"
+    raise WeightsNotFoundError(
+        f"{purpose} needs the weights file '{names[0]}', which is not available offline: put it in {where} ({hint})"
+    )
