@@ -7,6 +7,7 @@ the repository's top-level ``presets/``. A user's own YAML file works wherever a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,29 @@ import yaml
 from realsr_cli.errors import PresetError
 
 PRESET_KINDS = ("degradation", "train", "model")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-4`` as a float (PyYAML's YAML 1.1 rule wants ``1.0e-4``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML safely (no arbitrary objects), with scientific-notation floats."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
 
 
 def preset_root() -> Path:
@@ -49,7 +73,7 @@ def load_preset(name_or_file: str | Path, kind: str) -> dict[str, Any]:
     """Load a preset as a dict; its ``kind`` key, when present, must match."""
     path = preset_path(name_or_file, kind)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PresetError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
@@ -65,7 +89,7 @@ def set_by_dotted_key(config: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
         raise PresetError(f"--set {assignment}: expected KEY=VALUE, e.g. train.lr=1e-4")
     key, raw = assignment.split("=", 1)
-    value = yaml.safe_load(raw)
+    value = parse_yaml(raw)
     node = config
     parts = key.strip().split(".")
     for part in parts[:-1]:
