@@ -1,0 +1,69 @@
+"""SRVGGNetCompact: Real-ESRGAN's compact VGG-style SR network (all work at LR, one PixelShuffle at the end).
+
+X. Wang et al., "Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure Synthetic Data", ICCVW 2021.
+Official code: xinntao/Real-ESRGAN ``realesrgan/archs/srvgg_arch.py`` (``body`` ModuleList of conv/act pairs, PReLU
+with one slope per channel by default, nearest-upsampled input added to the output). Defaults follow BasicSR
+(num_feat 64, num_conv 16); ``realesr-general-x4v3`` uses num_conv 32.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SRVGGNetCompact(nn.Module):
+    def __init__(
+        self,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        num_feat: int = 64,
+        num_conv: int = 16,
+        upscale: int = 4,
+        act_type: str = "prelu",
+    ) -> None:
+        super().__init__()
+        self.upscale = upscale
+        self.body = nn.ModuleList([nn.Conv2d(num_in_ch, num_feat, 3, 1, 1), _act(act_type, num_feat)])
+        for _ in range(num_conv):
+            self.body.append(nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+            self.body.append(_act(act_type, num_feat))
+        self.body.append(nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, 1, 1))
+        self.upsampler = nn.PixelShuffle(upscale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        out = self.upsampler(out)
+        return out + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+
+def _act(act_type: str, num_feat: int) -> nn.Module:
+    if act_type == "relu":
+        return nn.ReLU(inplace=True)
+    if act_type == "prelu":
+        return nn.PReLU(num_parameters=num_feat)
+    if act_type == "leakyrelu":
+        return nn.LeakyReLU(negative_slope=0.1, inplace=True)
+    raise ValueError(f"unknown act_type {act_type!r} (relu, prelu, leakyrelu)")
+
+
+def infer_srvgg_args(state: dict[str, torch.Tensor]) -> dict[str, int | str]:
+    """num_feat / num_conv / upscale / act_type from an SRVGGNetCompact state dict."""
+    conv_idx = sorted({int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".weight")})
+    convs = [i for i in conv_idx if state[f"body.{i}.weight"].ndim == 4]
+    num_feat, num_in_ch = state["body.0.weight"].shape[:2]
+    last = state[f"body.{convs[-1]}.weight"]
+    has_prelu = "body.1.weight" in state and state["body.1.weight"].ndim == 1
+    num_out_ch = 3 if num_in_ch == 3 else int(num_in_ch)
+    upscale = int(round((last.shape[0] / num_out_ch) ** 0.5))
+    return {
+        "num_in_ch": int(num_in_ch),
+        "num_out_ch": num_out_ch,
+        "num_feat": int(num_feat),
+        "num_conv": len(convs) - 2,
+        "upscale": upscale,
+        "act_type": "prelu" if has_prelu else "leakyrelu",
+    }

@@ -1,0 +1,176 @@
+"""This tool's model file (``model.pt``) and loading of published BasicSR / ESRGAN / Real-ESRGAN weights.
+
+``model.pt`` is a ``torch.save``'d dict readable with ``torch.load(weights_only=True)``::
+
+    {"format": "realsr-model", "format_version": 1, "arch": "rrdbnet", "arch_args": {...}, "scale": 4,
+     "params": state_dict, "params_ema": state_dict (optional), "meta": {...}}
+
+``load_model`` prefers ``params_ema`` (as BasicSR/Real-ESRGAN inference does), and also reads foreign files: BasicSR
+``{"params": ..., "params_ema": ...}`` dicts, bare state dicts (original ESRGAN ``RRDB_ESRGAN_x4.pth``), and
+``.safetensors``. For foreign files the architecture is given by the caller or recognised from the keys (RRDBNet in
+its three key layouts, SRVGGNetCompact, MSRResNet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from realsr_cli.archs import arch_args as full_arch_args
+from realsr_cli.archs import arch_spec, build_arch
+from realsr_cli.errors import InputError
+from realsr_cli.io.atomic import atomic_write
+
+FORMAT = "realsr-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelInfo:
+    arch: str
+    arch_args: dict[str, Any]
+    scale: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _cpu_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").clone() for k, v in state.items()}
+
+
+def save_model(
+    path: str | Path,
+    model: nn.Module,
+    *,
+    arch: str,
+    arch_args: dict[str, Any],
+    scale: int,
+    meta: dict[str, Any] | None = None,
+    ema_state: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write ``model.pt`` atomically (temporary file + rename); tensors are stored on the CPU."""
+    spec = arch_spec(arch)
+    payload: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "arch": spec.name,
+        "arch_args": dict(arch_args),
+        "scale": int(scale),
+        "params": _cpu_state(model.state_dict()),
+        "meta": dict(meta or {}),
+    }
+    if ema_state is not None:
+        payload["params_ema"] = _cpu_state(ema_state)
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file becomes one clear line
+        raise InputError(
+            f"{path}: not a readable PyTorch/safetensors model file ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def detect_arch(state: dict[str, torch.Tensor]) -> str | None:
+    """Recognise RRDBNet, SRVGGNetCompact or MSRResNet from state-dict keys (None when unknown)."""
+    from realsr_cli.archs.rrdbnet import is_esrgan_state_dict
+
+    if is_esrgan_state_dict(state):
+        return "rrdbnet"
+    if "body.0.weight" in state and "conv_first.weight" not in state and state["body.0.weight"].ndim == 4:
+        return "srvggnet-compact"
+    if "conv_first.weight" in state and ("recon_trunk.0.conv1.weight" in state or "body.0.conv1.weight" in state):
+        if "upconv1.weight" in state:
+            return "msrresnet"
+    return None
+
+
+def _convert(arch: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    if arch == "rrdbnet":
+        from realsr_cli.archs.rrdbnet import convert_rrdbnet_state_dict
+
+        return convert_rrdbnet_state_dict(state)
+    if arch == "msrresnet":
+        from realsr_cli.archs.msrresnet import convert_msrresnet_state_dict
+
+        return convert_msrresnet_state_dict(state)
+    return state
+
+
+def _infer_args(arch: str, state: dict[str, torch.Tensor], scale: int | None) -> tuple[dict[str, Any], int]:
+    if arch == "rrdbnet":
+        from realsr_cli.archs.rrdbnet import infer_rrdbnet_args
+
+        args = infer_rrdbnet_args(state)
+        return args, int(scale or args.pop("scale"))
+    if arch == "srvggnet-compact":
+        from realsr_cli.archs.srvgg import infer_srvgg_args
+
+        args = infer_srvgg_args(state)
+        return args, int(scale or args.pop("upscale"))
+    if arch == "msrresnet":
+        num_feat, num_in = state["conv_first.weight"].shape[:2]
+        num_block = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith("conv1.weight"))
+        inferred = 4 if "upconv2.weight" in state else int(round((state["upconv1.weight"].shape[0] / num_feat) ** 0.5))
+        args = {"num_in_ch": int(num_in), "num_out_ch": int(state["conv_last.weight"].shape[0])}
+        return {**args, "num_feat": int(num_feat), "num_block": num_block}, int(scale or inferred)
+    return full_arch_args(arch), int(scale or 4)
+
+
+def load_model(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    arch: str | None = None,
+    arch_args: dict[str, Any] | None = None,
+    scale: int | None = None,
+    prefer_ema: bool = True,
+) -> tuple[nn.Module, ModelInfo]:
+    """Load ``model.pt`` (or a published BasicSR/ESRGAN weights file) -> (model in eval mode, ModelInfo)."""
+    path = Path(path)
+    obj = _read(path)
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}: expected a dict of weights, found {type(obj).__name__}")
+    meta: dict[str, Any] = {}
+    if obj.get("format") == FORMAT:
+        if int(obj.get("format_version", 0)) > FORMAT_VERSION:
+            raise InputError(f"{path}: model format version {obj['format_version']} is newer than this tool's")
+        arch, scale, meta = obj["arch"], int(obj["scale"]), dict(obj.get("meta") or {})
+        args = dict(obj["arch_args"])
+        state = obj["params_ema"] if prefer_ema and obj.get("params_ema") is not None else obj["params"]
+    else:
+        key = next(
+            (k for k in (("params_ema", "params") if prefer_ema else ("params", "params_ema")) if k in obj), None
+        )
+        state = obj[key] if key else obj
+        if not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise InputError(f"{path}: no state dict found (keys: {', '.join(list(map(str, obj))[:6])})")
+        arch = arch or detect_arch(state)
+        if arch is None:
+            raise InputError(f"{path}: unknown architecture; give it explicitly (e.g. --arch rrdbnet)")
+        arch = arch_spec(arch).name
+        state = _convert(arch, state)
+        if arch_args is None:
+            args, scale = _infer_args(arch, state, scale)
+        else:
+            args, scale = dict(arch_args), int(scale or 4)
+        meta = {"source": str(path), "foreign": True}
+    model = build_arch(arch, scale=scale, **args)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise InputError(f"{path}: weights do not fit {arch} {args} x{scale}: {' '.join(first[:2])[:300]}") from None
+    model.eval().to(device)
+    return model, ModelInfo(arch=arch, arch_args=args, scale=scale, meta=meta)
