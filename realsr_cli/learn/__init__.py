@@ -1,0 +1,1 @@
+"""Learning a camera's degradation from its real photos: KernelGAN kernels, noise patches, DSGAN / CycleGAN models."""
