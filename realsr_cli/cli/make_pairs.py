@@ -1,0 +1,120 @@
+"""``realsr make-pairs``: thin CLI over :func:`realsr_cli.pairs.make_pairs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, SeedOpt, handle_errors, write_json_result
+from realsr_cli.console import err_console, out_console, warn_line
+from realsr_cli.device import resolve_device
+from realsr_cli.pairs.core import PairsConfig, PairsResult, make_pairs
+
+
+@handle_errors
+def command(
+    hr_dir: Annotated[Path, typer.Argument(help="Clean HR images (or, for --self, the LR photos themselves).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Pairs folder: hr/, lr/ and pairs.jsonl.")],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Scale factor s: LR = HR / s.")] = 4,
+    kernels: Annotated[
+        Path | None, typer.Option("--kernels", help="Mode 1: KernelGAN kernels (this tool's or KernelGAN results/).")
+    ] = None,
+    noise_patches: Annotated[
+        Path | None, typer.Option("--noise-patches", help="Mode 1: real noise patches added to the LR images.")
+    ] = None,
+    add_source: Annotated[
+        Path | None, typer.Option("--add-source", help="Also use these real photos, downscaled, as extra HR images.")
+    ] = None,
+    cleanup_scale: Annotated[
+        float, typer.Option("--cleanup-scale", help="Bicubic downscale of --add-source photos (removes noise).")
+    ] = 2.0,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Mode 2: degradation recipe generic|realesrgan|bicubic|FILE.yaml.")
+    ] = None,
+    degradation_model: Annotated[
+        Path | None, typer.Option("--degradation-model", help="Mode 3: degradation.pt from learn-degradation.")
+    ] = None,
+    aligned_lr: Annotated[
+        Path | None, typer.Option("--aligned-lr", help="Mode 4: registered same-scale LR images (same names).")
+    ] = None,
+    hr_upscaler: Annotated[
+        str, typer.Option("--hr-upscaler", help="Mode 4: enlarge the HR side with bicubic (T1) or a model.pt (T2/T3).")
+    ] = "bicubic",
+    downscale_lr: Annotated[
+        bool, typer.Option("--downscale-lr", help="Mode 4 (T4): downscale the LR side instead of enlarging HR.")
+    ] = False,
+    self_pairs: Annotated[
+        bool, typer.Option("--self", help="Mode 5: the images are HR, their bicubic 1/s versions LR.")
+    ] = False,
+    patch_size: Annotated[
+        int, typer.Option("--patch-size", help="HR patch size in pixels (multiple of s); 0 keeps whole images.")
+    ] = 0,
+    stride: Annotated[int, typer.Option("--stride", help="HR patch stride (multiple of s); 0 = patch size.")] = 0,
+    border: Annotated[
+        str, typer.Option("--border", help="shift: one more patch flush with the edge; drop: discard the remainder.")
+    ] = "shift",
+    min_variance: Annotated[
+        float, typer.Option("--min-variance", help="Skip HR patches whose variance ([0,1] units) is lower; 0 = off.")
+    ] = 0.0,
+    seed: SeedOpt = 0,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel worker processes.")] = 1,
+    device: DeviceOpt = "auto",
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Make realistic LR/HR training pairs (kernels + noise, a recipe, a learned model, aligned or self pairs)."""
+    config = PairsConfig(
+        hr_dir=hr_dir,
+        out_dir=output,
+        scale=scale,
+        kernels=kernels,
+        noise_patches=noise_patches,
+        preset=preset,
+        degradation_model=degradation_model,
+        aligned_lr=aligned_lr,
+        hr_upscaler=hr_upscaler,
+        downscale_lr=downscale_lr,
+        self_pairs=self_pairs,
+        add_source=add_source,
+        cleanup_scale=cleanup_scale,
+        patch_size=patch_size,
+        stride=stride,
+        border=border,
+        min_variance=min_variance,
+        seed=seed,
+        workers=workers,
+        overwrite=overwrite,
+        device=str(resolve_device(device)),
+        quiet=quiet,
+    )
+    result = make_pairs(config)
+    _report(result, scale, quiet)
+    write_json_result(json_file, result.summary())
+    if result.failures:
+        err_console.print(f"{len(result.failures)} of {result.sources} image(s) failed", markup=False)
+        raise typer.Exit(1)
+
+
+def _report(result: PairsResult, scale: int, quiet: bool) -> None:
+    if result.cropped:
+        path, (h, w), (ch, cw) = result.cropped[0]
+        more = f" and {len(result.cropped) - 1} more" if len(result.cropped) > 1 else ""
+        warn_line(f"{path}{more}: size not divisible by {scale}; cropped {w}x{h} -> {cw}x{ch} (bottom/right)")
+    if quiet:
+        return
+    table = Table(title="make-pairs")
+    for column in ("mode", "sources", "pairs", "flat skipped", "failed", "manifest"):
+        table.add_column(column)
+    table.add_row(
+        result.mode,
+        str(result.sources),
+        str(len(result.records)),
+        str(result.flat_skipped),
+        str(len(result.failures)),
+        str(result.manifest),
+    )
+    out_console.print(table)

@@ -1,0 +1,307 @@
+"""``make_pairs``: sources -> degraded whole images -> aligned HR/LR patches + ``pairs.jsonl``.
+
+Each source image is degraded once as a whole (no patch-border effects), then HR patches are cut on the
+grid of :mod:`realsr_cli.pairs.crop` and the LR patches at exactly ``box / s``. Random choices come from
+``item_rng(seed, source key)``, so the files do not depend on the order or the number of workers. Workers
+are spawned processes (one torch thread each); each builds the mode once.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from realsr_cli.console import error_line, make_progress
+from realsr_cli.errors import InputError, OutputExistsError, RealSRError
+from realsr_cli.io.images import write_image
+from realsr_cli.io.paths import collect_inputs
+from realsr_cli.pairs.crop import Box, check_patch_options, is_flat, patch_boxes
+from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, to_pixels, write_manifest
+from realsr_cli.pairs.modes import Mode, Source, build_mode
+from realsr_cli.seeding import item_rng
+
+ADD_SOURCE_PREFIX = "src_"
+
+
+@dataclass
+class PairsConfig:
+    """Everything ``make-pairs`` needs (the CLI options); picklable, so workers can rebuild the mode."""
+
+    hr_dir: Path
+    out_dir: Path
+    scale: int = 4
+    kernels: Path | None = None
+    noise_patches: Path | None = None
+    preset: str | None = None
+    degradation_model: Path | None = None
+    aligned_lr: Path | None = None
+    hr_upscaler: str = "bicubic"
+    downscale_lr: bool = False
+    self_pairs: bool = False
+    add_source: Path | None = None
+    cleanup_scale: float = 2.0
+    patch_size: int = 0
+    stride: int = 0
+    border: str = "shift"
+    min_variance: float = 0.0
+    seed: int = 0
+    workers: int = 1
+    overwrite: bool = False
+    device: str = "cpu"
+    quiet: bool = False
+
+    def build_mode(self) -> Mode:
+        return build_mode(
+            self.scale,
+            kernels=self.kernels,
+            noise_patches=self.noise_patches,
+            preset=self.preset,
+            degradation_model=self.degradation_model,
+            aligned_lr=self.aligned_lr,
+            hr_upscaler=self.hr_upscaler,
+            downscale_lr=self.downscale_lr,
+            self_pairs=self.self_pairs,
+            device=self.device,
+        )
+
+
+@dataclass
+class SourceResult:
+    """What one source image produced."""
+
+    source: Source
+    records: list[dict[str, Any]] = field(default_factory=list)
+    flat_skipped: int = 0
+    cropped_from: tuple[int, int] | None = None
+    error: str | None = None
+
+
+@dataclass
+class PairsResult:
+    records: list[dict[str, Any]]
+    failures: list[tuple[Path, str]]
+    flat_skipped: int
+    cropped: list[tuple[Path, tuple[int, int], tuple[int, int]]]
+    sources: int
+    mode: str
+    manifest: Path
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "pairs": len(self.records),
+            "sources": self.sources,
+            "failed": [{"path": str(p), "error": m} for p, m in self.failures],
+            "flat_skipped": self.flat_skipped,
+            "cropped_to_scale": len(self.cropped),
+            "mode": self.mode,
+            "manifest": str(self.manifest),
+        }
+
+
+def collect_sources(config: PairsConfig) -> list[Source]:
+    """HR_DIR images, plus the ``--add-source`` photos (keys prefixed ``src_``) with their clean-up factor."""
+    sources = [Source(item.path.resolve(), item.stem) for item in collect_inputs(config.hr_dir)]
+    if config.add_source is not None:
+        if config.cleanup_scale < 1:
+            raise InputError(f"--cleanup-scale {config.cleanup_scale}: must be >= 1")
+        extra = collect_inputs(config.add_source)
+        sources += [
+            Source(item.path.resolve(), ADD_SOURCE_PREFIX + item.stem, float(config.cleanup_scale)) for item in extra
+        ]
+    seen: dict[str, Path] = {}
+    for source in sources:
+        if source.key in seen:
+            raise InputError(f"{source.path} and {seen[source.key]} have the same name; pair files would collide")
+        seen[source.key] = source.path
+    return sources
+
+
+def check_outputs(config: PairsConfig) -> list[dict[str, Any]]:
+    """Refuse a pairs folder that holds pairs already unless ``--overwrite``; return its old manifest."""
+    out = Path(config.out_dir)
+    manifest = out / MANIFEST_NAME
+    existing = [p for sub in ("hr", "lr") if (out / sub).is_dir() for p in (out / sub).iterdir()]
+    if not config.overwrite and (manifest.exists() or existing):
+        raise OutputExistsError(f"{out}: holds pairs already; pass --overwrite to replace them")
+    hr_dir = Path(config.hr_dir).resolve()
+    if out.resolve() in (hr_dir / "hr", hr_dir / "lr"):
+        raise InputError(f"{out}: the pairs folder must not be a sub-folder hr/ or lr/ of the input folder")
+    try:
+        return read_manifest(manifest) if manifest.exists() else []
+    except InputError:
+        return []
+
+
+def _write_pairs(config: PairsConfig, mode: Mode, source: Source, inputs: frozenset[Path]) -> SourceResult:
+    result = SourceResult(source)
+    rng = item_rng(config.seed, source.key)
+    loaded = mode.load(source)
+    params = mode.sample(rng, loaded.hr)
+    lr = mode.degrade(loaded.hr, params, source)
+    hr_pixels, lr_pixels = to_pixels(loaded.hr, loaded.dtype), to_pixels(lr, loaded.dtype)
+    height, width = hr_pixels.shape[:2]
+    if lr_pixels.shape[:2] != (height // config.scale, width // config.scale):
+        raise RealSRError(
+            f"{source.path}: degraded image is {lr_pixels.shape[1]}x{lr_pixels.shape[0]}, "
+            f"expected {width // config.scale}x{height // config.scale}"
+        )
+    size = tuple(loaded.info.get("source_size", (height, width)))
+    crop = loaded.info.get("crop")
+    if crop and (crop[2], crop[3]) != size and not source.cleanup:
+        result.cropped_from = (int(size[0]), int(size[1]))
+    out = Path(config.out_dir)
+    boxes = patch_boxes(height, width, config.patch_size, config.stride, config.scale, config.border)
+    for index, box in enumerate(boxes):
+        hr_patch = hr_pixels[box.slices()]
+        if is_flat(
+            hr_patch.astype("float32") / (65535.0 if hr_patch.dtype.itemsize == 2 else 255.0), config.min_variance
+        ):
+            result.flat_skipped += 1
+            continue
+        lr_box = box.scaled_down(config.scale)
+        stem = source.key if config.patch_size == 0 else f"{source.key}_{index:04d}"
+        write_image(out / "hr" / f"{stem}.png", hr_patch, overwrite=config.overwrite, inputs=inputs)
+        write_image(out / "lr" / f"{stem}.png", lr_pixels[lr_box.slices()], overwrite=config.overwrite, inputs=inputs)
+        result.records.append(_record(config, mode, source, stem, box, lr_box, loaded.info, params))
+    return result
+
+
+def _record(
+    config: PairsConfig,
+    mode: Mode,
+    source: Source,
+    stem: str,
+    box: Box,
+    lr_box: Box,
+    info: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "stem": stem,
+        "hr": f"hr/{stem}.png",
+        "lr": f"lr/{stem}.png",
+        "source": str(source.path),
+        "source_key": source.key,
+        "source_info": info,
+        "box": box.as_list(),
+        "lr_box": lr_box.as_list(),
+        "scale": config.scale,
+        "mode": mode.name,
+        "mode_options": mode.options(),
+        "degradation": params,
+        "seed": config.seed,
+    }
+
+
+# Worker-process state: the mode is built once per worker (kernels, noise bank, models loaded once).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: PairsConfig, inputs: frozenset[Path]) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    _WORKER.update(config=config, inputs=inputs, mode=config.build_mode())
+
+
+def _process(source: Source) -> SourceResult:
+    """Make one source's pairs; errors are returned as one line (the batch goes on)."""
+    try:
+        return _write_pairs(_WORKER["config"], _WORKER["mode"], source, _WORKER["inputs"])
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, RealSRError):
+            raise
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, RealSRError):
+            text = f"{type(exc).__name__}: {text}"
+        return SourceResult(source, error=text if str(source.path) in text else f"{source.path}: {text}")
+
+
+def make_pairs(config: PairsConfig) -> PairsResult:
+    """Write ``hr/``, ``lr/`` and ``pairs.jsonl`` under ``config.out_dir``; see the module docstring."""
+    if config.scale < 1:
+        raise InputError(f"-s {config.scale}: the scale must be a positive integer")
+    config.stride = check_patch_options(config.patch_size, config.stride, config.scale)
+    if config.add_source is not None and (config.aligned_lr is not None or config.self_pairs):
+        raise InputError("--add-source works with degradation modes only (--kernels, --preset, --degradation-model)")
+    if config.workers < 1:
+        raise InputError(f"--workers {config.workers}: must be at least 1")
+    sources = collect_sources(config)
+    old_records = check_outputs(config)
+    inputs = frozenset(s.path.resolve() for s in sources)
+    mode = config.build_mode()  # validates the options (and loads models) before any work starts
+    results = _run(config, mode, sources, inputs)
+    position = {source: i for i, source in enumerate(sources)}
+    ordered = sorted(results, key=lambda r: position[r.source])
+    records = [rec for r in ordered for rec in r.records]
+    manifest = write_manifest(Path(config.out_dir) / MANIFEST_NAME, records)
+    _remove_stale(config.out_dir, old_records, records)
+    return PairsResult(
+        records=records,
+        failures=[(r.source.path, r.error) for r in ordered if r.error],
+        flat_skipped=sum(r.flat_skipped for r in ordered),
+        cropped=[(r.source.path, r.cropped_from, _crop_size(r)) for r in ordered if r.cropped_from and r.records],
+        sources=len(sources),
+        mode=mode.name,
+        manifest=manifest,
+    )
+
+
+def _crop_size(result: SourceResult) -> tuple[int, int]:
+    crop = result.records[0]["source_info"]["crop"]
+    return int(crop[2]), int(crop[3])
+
+
+def _run(config: PairsConfig, mode: Mode, sources: list[Source], inputs: frozenset[Path]) -> list[SourceResult]:
+    results: list[SourceResult] = []
+    workers = min(config.workers, len(sources))
+    with make_progress(config.quiet) as progress:
+        task = progress.add_task("making pairs", total=len(sources), status="")
+
+        def done(result: SourceResult) -> None:
+            results.append(result)
+            if result.error:
+                error_line(result.error)
+            progress.update(task, advance=1, status=result.source.path.name)
+
+        if workers <= 1:
+            _WORKER.update(config=config, inputs=inputs, mode=mode)
+            try:
+                for source in sources:
+                    done(_process(source))
+            finally:
+                _WORKER.clear()
+            return results
+        context = get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs)
+        ) as pool:
+            futures = [pool.submit(_process, source) for source in sources]
+            for future in as_completed(futures):
+                done(future.result())
+    return results
+
+
+def _remove_stale(out_dir: Path, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
+    """With ``--overwrite``: delete pair files an earlier run listed that this run did not write again."""
+    keep = {rec[key] for rec in new for key in ("hr", "lr")}
+    out = Path(out_dir).resolve()
+    for rec in old:
+        for key in ("hr", "lr"):
+            name = rec.get(key)
+            if not isinstance(name, str) or name in keep:
+                continue
+            path = (out / name).resolve()
+            if path.parent in (out / "hr", out / "lr") and path.is_file():
+                path.unlink()
+
+
+def config_dict(config: PairsConfig) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}

@@ -1,0 +1,62 @@
+"""``pairs.jsonl``: one JSON object per pair, enough to regenerate the pair from its source image.
+
+Each line holds ``stem``, the ``hr``/``lr`` file names (relative to the pairs folder), the ``source`` image
+(and ``source_info``: its size, the clean-up downscale, the multiple-of-``s`` crop), the HR ``box`` and the
+``lr_box`` (= ``box / s``) as ``[top, left, height, width]`` in the prepared HR/LR images, ``scale``, ``mode``
+with its ``mode_options`` (preset, kernel and noise folders, model files) and ``degradation`` (every sampled
+value: kernel file, noise patch file, preset parameters and noise seeds).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from realsr_cli.errors import InputError
+from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
+from realsr_cli.io.images import from_float
+from realsr_cli.pairs.crop import Box
+from realsr_cli.pairs.modes import Mode, Source, mode_from_record
+
+MANIFEST_NAME = "pairs.jsonl"
+
+
+def write_manifest(path: Path, records: list[dict[str, Any]]) -> Path:
+    return atomic_write_text(path, "".join(dumps_json_line(r) + "\n" for r in records))
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    """All records of a ``pairs.jsonl`` file (a pairs folder is accepted too)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise InputError(f"{path}: no pairs manifest here")
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+    return records
+
+
+def to_pixels(x: Any, dtype: np.dtype) -> np.ndarray:
+    """A (1, 3, H, W) float tensor as (H, W, 3) integer pixels of ``dtype``."""
+    return from_float(x[0].detach().float().cpu().numpy().transpose(1, 2, 0), dtype)
+
+
+def regenerate_pair(record: dict[str, Any], mode: Mode | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Recompute a pair's (HR, LR) pixels from its source image and the recorded parameters."""
+    mode = mode or mode_from_record(record)
+    info = record.get("source_info", {})
+    source = Source(Path(record["source"]), record["source_key"], info.get("cleanup_scale"))
+    loaded = mode.load(source)
+    lr = mode.degrade(loaded.hr, record["degradation"], source)
+    hr_pixels, lr_pixels = to_pixels(loaded.hr, loaded.dtype), to_pixels(lr, loaded.dtype)
+    box, lr_box = Box.from_list(record["box"]), Box.from_list(record["lr_box"])
+    return hr_pixels[box.slices()], lr_pixels[lr_box.slices()]
