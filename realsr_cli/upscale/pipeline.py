@@ -1,0 +1,447 @@
+"""The ``upscale`` core: read -> pixel handling -> model(s) -> optional resize -> write, over a batch of files.
+
+Inference follows Real-ESRGAN's ``inference_realesrgan.py`` / ``RealESRGANer.enhance`` (Wang et al., ICCVW 2021):
+RGB through the model, gray replicated to RGB and back, alpha upscaled separately (by the model or by bicubic
+interpolation), an arbitrary ``--outscale`` by a final resize (here MATLAB bicubic, as in the NTIRE/AIM protocols).
+Additions: 16-bit in -> 16-bit out (decided by dtype), constant alpha passed through exactly, metadata carried
+(ICC/EXIF/DPI) and the model/scale/version recorded (PNG tEXt, else a ``<output>.json`` sidecar), colour fix and
+colour-shift report, fp16 with NaN/black fallback, and a reader and a writer thread overlapping I/O with compute.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from realsr_cli import __version__
+from realsr_cli.batch import BatchResult, Failure, describe_error
+from realsr_cli.console import error_line, make_progress, warn_line
+from realsr_cli.errors import InputError, RealSRError
+from realsr_cli.io.atomic import atomic_write_json, ensure_writable
+from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, Image, from_float, read_image, to_float, write_image
+from realsr_cli.io.metadata import ImageMeta
+from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
+from realsr_cli.models.loading import SRModel
+from realsr_cli.upscale.color_fix import color_fix, color_shift
+from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, median_luma
+from realsr_cli.upscale.precision import choose_dtype, fallback_chain, run_with_fallback
+from realsr_cli.upscale.tiling import (
+    activation_bytes_per_pixel,
+    auto_tile,
+    available_memory,
+    cuda_bytes_per_pixel,
+    run_tiled,
+    tile_count,
+)
+from realsr_cli.upscale.tta import self_ensemble
+
+BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+TEXT_FORMATS = (".png",)
+
+
+@dataclass
+class UpscaleOptions:
+    """Everything ``realsr upscale`` can be told, with its defaults."""
+
+    scale: int | None = None  # must equal the model's scale when given
+    outscale: float | None = None  # final MATLAB-bicubic resize to outscale x input
+    tile: int | None = None  # None: chosen from free memory; 0: whole image
+    tile_pad: int = 10
+    batch: int = 1  # tiles per forward pass
+    tta: bool = False
+    fusion: str = "mean"  # mean | luminance (model ensembles)
+    luminance: LuminanceFusion = field(default_factory=LuminanceFusion)
+    alpha: str = "model"  # model | bicubic
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16
+    color_fix: bool = False
+    channels_last: bool | None = None  # None: on CUDA only
+    compile: bool = False
+    ext: str | None = None
+    suffix: str = ""
+    quality: int = 95
+    overwrite: bool = False
+
+
+@dataclass
+class ImageResult:
+    """One upscaled file."""
+
+    input: str
+    output: str
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    channels: int
+    bit_depth: int
+    seconds: float
+    tiles: int
+    tile: int
+    precision: str
+    color_shift: float
+    median_luma: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class UpscaleReport:
+    results: list[ImageResult]
+    failures: list[Failure]
+    seconds: float
+    model: str
+    scale: int
+    device: str
+
+    @property
+    def megapixels_out(self) -> float:
+        return sum(r.out_size[0] * r.out_size[1] for r in self.results) / 1e6
+
+    @property
+    def megapixels_in(self) -> float:
+        return sum(r.in_size[0] * r.in_size[1] for r in self.results) / 1e6
+
+    @property
+    def mp_per_s(self) -> float:
+        return self.megapixels_in / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "scale": self.scale,
+            "device": self.device,
+            "seconds": round(self.seconds, 4),
+            "megapixels_in": round(self.megapixels_in, 6),
+            "megapixels_out": round(self.megapixels_out, 6),
+            "input_mp_per_s": round(self.mp_per_s, 6),
+            "images": [r.to_json() for r in self.results],
+            "failures": [{"path": str(f.path), "error": f.message} for f in self.failures],
+        }
+
+
+class Upscaler:
+    """One or more SR models (ensemble) applied to images with TTA, tiling, precision fallback and pixel handling."""
+
+    def __init__(self, models: Sequence[SRModel], device: torch.device, options: UpscaleOptions) -> None:
+        if not models:
+            raise InputError("no model given")
+        scales = {m.scale for m in models}
+        if len(scales) != 1:
+            raise InputError(f"ensemble models have different scales ({', '.join(f'x{s}' for s in sorted(scales))})")
+        self.models = list(models)
+        self.scale = models[0].scale
+        if options.scale is not None and options.scale != self.scale:
+            hint = f"use -s {self.scale}" + (
+                ", or --outscale for other output sizes" if options.outscale is None else ""
+            )
+            raise InputError(f"model {models[0].name} is x{self.scale}, not x{options.scale} ({hint})")
+        if options.fusion == "luminance" and len(models) != 2:
+            raise InputError(
+                f"--fusion luminance combines exactly 2 models (relativistic, standard), got {len(models)}"
+            )
+        if options.alpha not in ("model", "bicubic"):
+            raise InputError(f"--alpha {options.alpha}: expected model or bicubic")
+        for m in models:
+            if m.in_channels not in (1, 3) or m.out_channels != m.in_channels:
+                raise InputError(
+                    f"{m.name}: a {m.in_channels}->{m.out_channels} channel model is not an RGB/gray SR model"
+                )
+        self.device = device
+        self.options = options
+        half_ok = all(m.half_ok for m in models)
+        try:
+            self.dtype = choose_dtype(device, options.precision, half_ok)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        self.chain = fallback_chain(self.dtype, device)
+        self.channels_last = device.type == "cuda" if options.channels_last is None else options.channels_last
+        self._modules: dict[torch.dtype, list[torch.nn.Module]] = {}
+        self._tile: int | None = options.tile
+        self.on_tile: Callable[[int], None] | None = None
+
+    # ---- model functions -------------------------------------------------------------------------------------
+    def _modules_at(self, dtype: torch.dtype) -> list[torch.nn.Module]:
+        if dtype not in self._modules:
+            mods = []
+            for m in self.models:
+                module = m.module if dtype == torch.float32 else copy.deepcopy(m.module).to(dtype)
+                module = module.to(self.device)
+                if self.channels_last:
+                    module = module.to(memory_format=torch.channels_last)
+                if self.options.compile:
+                    module = torch.compile(module)
+                mods.append(module)
+            self._modules[dtype] = mods
+        return self._modules[dtype]
+
+    def _single_fn(self, module: torch.nn.Module, in_channels: int, dtype: torch.dtype) -> Callable:
+        def run(x: torch.Tensor) -> torch.Tensor:
+            x = x.to(self.device, dtype)
+            if in_channels == 1 and x.shape[1] != 1:
+                b, c, h, w = x.shape
+                y = run(x.reshape(b * c, 1, h, w))
+                return y.reshape(b, c, *y.shape[-2:])
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                return module(x)
+
+        return run
+
+    def model_fn(self, dtype: torch.dtype, luma: float | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Ensemble (fused), optionally x8 self-ensembled, model function on ``dtype``."""
+        mods = self._modules_at(dtype)
+        fns = [self._single_fn(mod, m.in_channels, dtype) for mod, m in zip(mods, self.models, strict=True)]
+        fn = fused_model(fns, self.options.fusion, luma, self.options.luminance)
+        return self_ensemble(fn, 8) if self.options.tta else fn
+
+    # ---- tiling ----------------------------------------------------------------------------------------------
+    def tile_for(self, height: int, width: int) -> int:
+        """The tile size: ``--tile``, else the largest that fits the free memory (0 when the image fits whole)."""
+        if self._tile is None:
+            if self.device.type == "cuda":
+                fn = self.model_fn(self.dtype)
+                per_px = cuda_bytes_per_pixel(fn, self.device, self.dtype)
+                self._tile = auto_tile(per_px, available_memory(self.device), self.options.batch, fraction=0.6)
+            else:
+                per_px = sum(activation_bytes_per_pixel(m.module, m.in_channels) for m in self.models)
+                self._tile = auto_tile(per_px, available_memory(self.device), self.options.batch, fraction=0.25)
+        tile = self._tile
+        return 0 if tile <= 0 or height * width <= tile * tile else tile
+
+    def upscale_tensor(self, x: torch.Tensor, luma: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        """(1, C, H, W) float [0, 1] on the host -> (1, C, sH, sW) float on the host, plus run statistics."""
+        _, _, height, width = x.shape
+        tile = self.tile_for(height, width)
+        used = {"tile": tile}
+
+        def retry_tile(new_tile: int) -> None:
+            self._tile = new_tile
+            warn_line(f"out of device memory: retrying with --tile {new_tile}")
+
+        def run(dtype: torch.dtype) -> torch.Tensor:
+            out, used["tile"] = run_tiled(
+                self.model_fn(dtype, luma),
+                x,
+                self.scale,
+                tile=used["tile"],
+                pad=self.options.tile_pad,
+                batch=self.options.batch,
+                device=self.device,
+                on_tile=self.on_tile,
+                on_retry=retry_tile,
+            )
+            return out
+
+        def retry_precision(dtype: torch.dtype, problem: str) -> None:
+            warn_line(
+                f"{problem} output in {str(self.chain[0]).replace('torch.', '')}: retrying in {str(dtype).replace('torch.', '')}"
+            )
+
+        out, dtype = run_with_fallback(run, x, self.chain, retry_precision)
+        stats = {"tile": used["tile"], "tiles": tile_count(height, width, used["tile"], self.options.tile_pad)}
+        stats["precision"] = str(dtype).replace("torch.", "")
+        return out.clamp(0.0, 1.0), stats
+
+    # ---- pixels ----------------------------------------------------------------------------------------------
+    def upscale_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        """(H, W, C) uint8/uint16 gray, gray+alpha, RGB or RGBA -> upscaled pixels of the same dtype and channels."""
+        if pixels.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"cannot upscale {pixels.dtype} pixels (expected 8- or 16-bit integers)")
+        channels = pixels.shape[2]
+        color = to_float(pixels[:, :, : 3 if channels >= 3 else 1])
+        rgb = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None]
+        if channels <= 2:
+            rgb = rgb.expand(1, 3, *rgb.shape[-2:]).contiguous()
+        luma = median_luma(rgb) if self.options.fusion == "luminance" else None
+        sr, stats = self.upscale_tensor(rgb, luma)
+        bicubic = F.interpolate(rgb, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
+        if self.options.color_fix:
+            sr = color_fix(sr, bicubic, self.scale)
+        stats["color_shift"] = round(color_shift(sr, bicubic), 4)
+        stats["median_luma"] = None if luma is None else round(luma, 3)
+        planes = [sr[0]] if channels >= 3 else [_to_gray(sr[0])]
+        if channels in (2, 4):
+            planes.append(self._upscale_alpha(pixels[:, :, -1]))
+        out = torch.cat(planes, dim=0)[None]
+        if self.options.outscale is not None and self.options.outscale != self.scale:
+            out = _final_resize(out, pixels.shape[0], pixels.shape[1], self.options.outscale)
+        result = from_float(out[0].permute(1, 2, 0).numpy(), pixels.dtype)
+        if channels in (2, 4) and _is_constant(pixels[:, :, -1]):
+            result[:, :, -1] = pixels[0, 0, -1]
+        return result, stats
+
+    def _upscale_alpha(self, alpha: np.ndarray) -> torch.Tensor:
+        """(H, W) alpha -> (1, sH, sW) float: constant passed through, else model (as gray RGB) or bicubic."""
+        a = torch.from_numpy(to_float(alpha[:, :, None]).transpose(2, 0, 1).copy())[None]
+        size = (alpha.shape[0] * self.scale, alpha.shape[1] * self.scale)
+        if _is_constant(alpha):
+            return torch.full((1, *size), float(a.flatten()[0]))
+        if self.options.alpha == "bicubic":
+            from realsr_cli.degradations.resize import imresize
+
+            return imresize(a, scale=self.scale)[0].clamp(0, 1)
+        out, _ = self.upscale_tensor(a.expand(1, 3, *a.shape[-2:]).contiguous())
+        return _to_gray(out[0])
+
+
+def _to_gray(rgb: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) -> (1, H, W) BT.601 luma (as OpenCV's RGB2GRAY, used by Real-ESRGAN for gray inputs)."""
+    w = torch.from_numpy(BT601).view(3, 1, 1)
+    return (rgb * w).sum(dim=0, keepdim=True).clamp(0, 1)
+
+
+def _is_constant(plane: np.ndarray) -> bool:
+    return bool(plane.min() == plane.max())
+
+
+def _final_resize(x: torch.Tensor, in_h: int, in_w: int, outscale: float) -> torch.Tensor:
+    from realsr_cli.degradations.resize import imresize
+
+    size = (max(1, int(round(in_h * outscale))), max(1, int(round(in_w * outscale))))
+    return imresize(x, size=size).clamp(0.0, 1.0)
+
+
+# ---- batch over files ----------------------------------------------------------------------------------------
+def output_meta(image: Image, model_desc: dict[str, str]) -> ImageMeta:
+    """The input's ICC/EXIF/DPI plus tEXt entries naming the tool, model and scale."""
+    meta = copy.copy(image.meta)
+    meta.text = {**(image.meta.text or {}), **model_desc}
+    return meta
+
+
+def plan(input_spec: str | Path, output: str | Path, options: UpscaleOptions, recursive: bool = False):
+    """(items, [(item, output path)]): a single input may be written to a file path, anything else to a folder."""
+    items = collect_inputs(input_spec, recursive)
+    out = Path(output)
+    if len(items) == 1 and out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir():
+        return items, [(items[0], out)]
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder (several inputs need an output folder)")
+    return items, plan_outputs(items, out, options.ext, options.suffix)
+
+
+def upscale_files(
+    input_spec: str | Path,
+    output: str | Path,
+    upscaler: Upscaler,
+    *,
+    recursive: bool = False,
+    quiet: bool = False,
+) -> UpscaleReport:
+    """Upscale every input image; a bad file is reported in one line and skipped, the rest go on."""
+    items, jobs = plan(input_spec, output, upscaler.options, recursive)
+    inputs = input_set(items)
+    opts = upscaler.options
+    names = "+".join(m.name for m in upscaler.models)
+    out_scale = opts.outscale if opts.outscale is not None else upscaler.scale
+    model_desc = {
+        "Software": f"realsr {__version__}",
+        "realsr:model": names,
+        "realsr:arch": "+".join(m.arch for m in upscaler.models),
+        "realsr:scale": f"{out_scale:g}",
+        "realsr:options": f"tta={opts.tta} fusion={opts.fusion} color_fix={opts.color_fix}",
+    }
+    batch: BatchResult[ImageResult] = BatchResult()
+    start = time.perf_counter()
+    with (
+        make_progress(quiet) as progress,
+        ThreadPoolExecutor(1, thread_name_prefix="realsr-read") as reader,
+        ThreadPoolExecutor(1, thread_name_prefix="realsr-write") as writer,
+    ):
+        files_task = progress.add_task("upscaling", total=len(jobs), status="")
+        tiles_task = progress.add_task("tiles", total=None, status="")
+        upscaler.on_tile = lambda n: progress.advance(tiles_task, n)
+
+        def check_and_read(job: tuple[InputItem, Path]) -> Image:
+            item, out_path = job
+            ensure_writable(out_path, opts.overwrite, inputs)
+            return read_image(item.path)
+
+        reads: list[Future] = [reader.submit(check_and_read, jobs[0])] if jobs else []
+        writes: list[tuple[Path, Future]] = []
+        for index, (item, out_path) in enumerate(jobs):
+            if index + 1 < len(jobs):
+                reads.append(reader.submit(check_and_read, jobs[index + 1]))
+            progress.update(files_task, status=item.path.name)
+            try:
+                image = reads[index].result()
+                reads[index] = None  # type: ignore[call-overload]  # free the pixels
+                if image.pixels.dtype == np.uint16 and out_path.suffix.lower() in EIGHT_BIT_ONLY:
+                    raise RealSRError(
+                        f"{item.path}: 16-bit image; '{out_path.suffix}' holds 8 bits only (use --ext png or tif)"
+                    )
+                t0 = time.perf_counter()
+                progress.update(tiles_task, completed=0, total=None)
+                pixels, stats = upscaler.upscale_pixels(image.pixels)
+                result = ImageResult(
+                    input=str(item.path),
+                    output=str(out_path),
+                    in_size=(image.height, image.width),
+                    out_size=(int(pixels.shape[0]), int(pixels.shape[1])),
+                    channels=image.channels,
+                    bit_depth=image.bit_depth,
+                    seconds=0.0,
+                    tiles=stats["tiles"],
+                    tile=stats["tile"],
+                    precision=stats["precision"],
+                    color_shift=stats["color_shift"],
+                    median_luma=stats["median_luma"],
+                )
+                result.seconds = round(time.perf_counter() - t0, 4)
+                meta = output_meta(image, model_desc)
+                writes.append((item.path, writer.submit(_write, out_path, pixels, meta, opts, inputs, result)))
+                batch.results.append(result)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                _record_failure(batch, item.path, exc)
+            progress.advance(files_task)
+            _collect_writes(batch, writes, block=False)
+        _collect_writes(batch, writes, block=True)
+    elapsed = time.perf_counter() - start
+    return UpscaleReport(batch.results, batch.failures, elapsed, names, upscaler.scale, str(upscaler.device))
+
+
+def _write(path: Path, pixels: np.ndarray, meta: ImageMeta, opts: UpscaleOptions, inputs, result: ImageResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in TEXT_FORMATS:
+        write_image(path, pixels, overwrite=opts.overwrite, inputs=inputs, meta=meta, quality=opts.quality)
+        return
+    sidecar = path.with_name(path.name + ".json")
+    ensure_writable(sidecar, opts.overwrite, inputs)
+    text = meta.text or {}
+    meta.text = None
+    write_image(path, pixels, overwrite=opts.overwrite, inputs=inputs, meta=meta, quality=opts.quality)
+    atomic_write_json(sidecar, {**text, "input": result.input, "in_size": result.in_size, "out_size": result.out_size})
+
+
+def _record_failure(batch: BatchResult, path: Path, exc: BaseException) -> None:
+    import os
+
+    if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, RealSRError):
+        raise exc
+    failure = Failure(path, describe_error(path, exc))
+    batch.failures.append(failure)
+    error_line(failure.message)
+
+
+def _collect_writes(batch: BatchResult, writes: list[tuple[Path, Future]], block: bool) -> None:
+    """Harvest finished writes; a failed write removes its result and records a failure."""
+    for entry in list(writes):
+        path, future = entry
+        if not block and not future.done():
+            continue
+        writes.remove(entry)
+        exc = future.exception()
+        if exc is not None:
+            batch.results = [r for r in batch.results if r.input != str(path)]
+            _record_failure(batch, path, exc)
