@@ -1,0 +1,99 @@
+"""Writing estimated kernels the way KernelGAN does, plus pictures and summary statistics.
+
+Files (per image NAME, in OUT/kernels/): ``NAME_kernel_x2.mat`` / ``NAME_kernel_x4.mat`` written with
+``scipy.io.savemat(path, {"Kernel": k})`` exactly as the official ``save_final_kernel``
+(https://github.com/sefibk/KernelGAN, util.py), the same arrays as ``NAME_kernel_x{2,4}.npy`` (float64), and
+PNG pictures in OUT/kernels/previews/ (one per kernel, and ``contact_sheet.png`` with all of them).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import scipy.io
+
+from realsr_cli.io.atomic import atomic_write_bytes, ensure_writable
+from realsr_cli.io.images import write_image
+
+
+def kernel_paths(out_dir: Path, name: str, scale: int) -> tuple[Path, Path]:
+    return out_dir / f"{name}_kernel_x{scale}.mat", out_dir / f"{name}_kernel_x{scale}.npy"
+
+
+def write_kernel(out_dir: Path, name: str, scale: int, kernel: np.ndarray, overwrite: bool = False) -> list[Path]:
+    """Write ``NAME_kernel_x{scale}.mat`` (key ``Kernel``) and ``.npy`` atomically; returns the paths."""
+    mat_path, npy_path = kernel_paths(out_dir, name, scale)
+    for p in (mat_path, npy_path):
+        ensure_writable(p, overwrite)
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {"Kernel": kernel})
+    atomic_write_bytes(mat_path, buf.getvalue())
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(kernel, dtype=np.float64), allow_pickle=False)
+    atomic_write_bytes(npy_path, buf.getvalue())
+    return [mat_path, npy_path]
+
+
+def kernel_picture(kernel: np.ndarray, cell: int = 8) -> np.ndarray:
+    """An RGB uint8 picture: the kernel scaled to its maximum, nearest-neighbour enlarged, 'inferno' colours."""
+    k = np.clip(kernel / max(float(kernel.max()), 1e-12), 0, 1)
+    gray = np.rint(k * 255).astype(np.uint8)
+    big = cv2.resize(gray, (k.shape[1] * cell, k.shape[0] * cell), interpolation=cv2.INTER_NEAREST)
+    return cv2.cvtColor(cv2.applyColorMap(big, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+
+
+def contact_sheet(pictures: list[np.ndarray], columns: int = 8, gap: int = 4) -> np.ndarray:
+    """Tile pictures (any sizes) on a dark background, row by row."""
+    cols = max(1, min(columns, len(pictures)))
+    rows = math.ceil(len(pictures) / cols)
+    ch, cw = max(p.shape[0] for p in pictures), max(p.shape[1] for p in pictures)
+    sheet = np.full((rows * (ch + gap) + gap, cols * (cw + gap) + gap, 3), 32, np.uint8)
+    for i, pic in enumerate(pictures):
+        r, c = divmod(i, cols)
+        y, x = gap + r * (ch + gap), gap + c * (cw + gap)
+        sheet[y : y + pic.shape[0], x : x + pic.shape[1]] = pic
+    return sheet
+
+
+def write_previews(preview_dir: Path, kernels: dict[str, np.ndarray], overwrite: bool = False) -> list[Path]:
+    """One PNG per kernel (``NAME.png``) and ``contact_sheet.png``."""
+    paths = []
+    pictures = []
+    for name, k in kernels.items():
+        pic = kernel_picture(k)
+        pictures.append(pic)
+        paths.append(write_image(preview_dir / f"{name}.png", pic, overwrite=overwrite))
+    if pictures:
+        paths.append(write_image(preview_dir / "contact_sheet.png", contact_sheet(pictures), overwrite=overwrite))
+    return paths
+
+
+def kernel_stats(kernel: np.ndarray) -> dict:
+    """Size, centre of mass (row, col), and spread: the kernel's standard deviations along its principal axes
+    (sigma_major >= sigma_minor, in pixels) and the major axis angle in degrees (counter-clockwise from x)."""
+    k = np.clip(kernel, 0, None)
+    total = k.sum() or 1.0
+    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
+    cy, cx = (k * yy).sum() / total, (k * xx).sum() / total
+    cov = (
+        np.array(
+            [
+                [(k * (xx - cx) ** 2).sum(), (k * (xx - cx) * (cy - yy)).sum()],
+                [(k * (xx - cx) * (cy - yy)).sum(), (k * (yy - cy) ** 2).sum()],
+            ]
+        )
+        / total
+    )
+    evals, evecs = np.linalg.eigh(cov)
+    major = evecs[:, 1]
+    return {
+        "size": [int(kernel.shape[0]), int(kernel.shape[1])],
+        "centre": [round(float(cy), 3), round(float(cx), 3)],
+        "sigma_major": round(float(np.sqrt(max(evals[1], 0))), 4),
+        "sigma_minor": round(float(np.sqrt(max(evals[0], 0))), 4),
+        "angle_deg": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180), 2),
+    }
