@@ -141,8 +141,10 @@ def load_kernel(path: str | Path) -> np.ndarray:
                 data = data[..., :3].mean(axis=2)
         else:
             raise InputError(f"{path}: unsupported kernel file (use {', '.join(KERNEL_EXTENSIONS)})")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read kernel ({exc})") from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy/scipy raise many types for corrupt files
+        raise InputError(f"{path}: cannot read kernel ({type(exc).__name__}: {exc})") from None
     data = np.squeeze(np.asarray(data))
     try:
         return normalise(data)
