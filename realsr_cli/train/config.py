@@ -1,0 +1,117 @@
+"""Train configuration: a preset (``presets/train/*.yaml``) merged over defaults, then command-line overrides.
+
+Layout (every key can be changed with ``--set section.key=value``)::
+
+    arch: msrresnet          # generator, from realsr_cli.archs
+    arch_args: {}            # overrides of the architecture's defaults
+    scale: 4
+    init: null               # generator weights to start from (model.pt or BasicSR/ESRGAN .pth)
+    discriminator: {arch: vgg128, args: {}}   # only used when losses.gan.weight > 0
+    data: {patch_size: 128, batch_size: 16, flip: true, rot90: true, workers: 2, degrade_preset: null}
+    train: {iters, lr, lr_d, betas, weight_decay, scheduler: {...}, ema_decay, grad_clip, amp, channels_last,
+            finetune: {start_iter, pixel, lr}, log_every, val_every, save_every, best_metric, val_lpips}
+    losses: see realsr_cli.losses.builder
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from realsr_cli.errors import PresetError
+from realsr_cli.presets import load_preset, set_by_dotted_key
+
+DEFAULTS: dict[str, Any] = {
+    "arch": "msrresnet",
+    "arch_args": {},
+    "scale": 4,
+    "init": None,
+    "discriminator": {"arch": "vgg128", "args": {}},
+    "data": {
+        "patch_size": 128,
+        "batch_size": 16,
+        "flip": True,
+        "rot90": True,
+        "workers": 2,
+        "degrade_preset": None,
+    },
+    "train": {
+        "iters": 1000,
+        "lr": 2e-4,
+        "lr_d": 1e-4,
+        "betas": [0.9, 0.99],
+        "weight_decay": 0.0,
+        "scheduler": {"type": "multistep", "milestones": [], "gamma": 0.5},
+        "ema_decay": 0.0,
+        "grad_clip": 0.0,
+        "amp": "none",
+        "channels_last": True,
+        "finetune": None,
+        "log_every": 10,
+        "val_every": 0,
+        "save_every": 500,
+        "best_metric": "psnr",
+        "val_lpips": False,
+    },
+    "losses": {"pixel": {"type": "l1", "weight": 1.0}},
+}
+
+SECTIONS = {"kind", "name", "source", "published", "description", *DEFAULTS}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "losses":
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_train_config(
+    preset: str | Path = "msrresnet",
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+) -> dict[str, Any]:
+    """Defaults <- preset <- ``overrides`` (dotted keys from CLI options) <- ``--set`` assignments."""
+    raw = load_preset(preset, "train")
+    unknown = set(raw) - SECTIONS
+    if unknown:
+        raise PresetError(f"train preset {preset}: unknown key(s) {sorted(unknown)}")
+    cfg = _merge(DEFAULTS, raw)
+    overrides = dict(overrides or {})
+    if overrides.get("arch") and overrides["arch"] != cfg["arch"]:
+        cfg["arch_args"] = {}  # the preset's architecture arguments belong to its own architecture
+    for key, value in overrides.items():
+        if value is not None:
+            set_by_dotted_key(cfg, f"{key}={value}") if isinstance(value, str) else _set(cfg, key, value)
+    for assignment in sets or []:
+        set_by_dotted_key(cfg, assignment)
+    validate(cfg)
+    return cfg
+
+
+def _set(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+    node = cfg
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def validate(cfg: dict[str, Any]) -> None:
+    data, train = cfg["data"], cfg["train"]
+    scale = int(cfg["scale"])
+    if scale < 1:
+        raise PresetError(f"scale must be >= 1, not {scale}")
+    if int(data["patch_size"]) % scale:
+        raise PresetError(f"data.patch_size {data['patch_size']} (HR) must be a multiple of the scale {scale}")
+    if int(data["batch_size"]) < 1 or int(train["iters"]) < 1:
+        raise PresetError("data.batch_size and train.iters must be positive")
+    if str(train["amp"]).lower() not in ("none", "bf16", "fp16"):
+        raise PresetError(f"train.amp {train['amp']!r}: expected none, bf16 or fp16")
+    sched = train.get("scheduler") or {}
+    if sched.get("type", "multistep") not in ("multistep", "cosine_restart", "constant"):
+        raise PresetError(f"train.scheduler.type {sched.get('type')!r}: expected multistep, cosine_restart, constant")

@@ -1,0 +1,34 @@
+"""Export a trained ``model.pt`` for other tools: a plain PyTorch state dict (``.pth``) or safetensors.
+
+Both hold the EMA weights when present (else the raw weights) under the architecture's own key names
+(BasicSR-compatible for MSRResNet/RRDBNet/SRVGGNetCompact). The safetensors header's metadata records
+the architecture, its arguments and the scale.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from realsr_cli.errors import InputError
+from realsr_cli.io.atomic import atomic_write
+
+EXPORT_FORMATS = ("state-dict", "safetensors")
+
+
+def export_weights(model_path: str | Path, out_path: str | Path, fmt: str = "safetensors") -> Path:
+    """Write ``out_path`` from ``model_path`` (a realsr ``model.pt``)."""
+    from realsr_cli.models.checkpoint import load_model
+
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--export {fmt}: expected one of {', '.join(EXPORT_FORMATS)}")
+    model, info = load_model(model_path, "cpu")
+    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    if fmt == "state-dict":
+        return atomic_write(out_path, lambda tmp: torch.save(state, tmp))
+    from safetensors.torch import save_file
+
+    meta = {"arch": info.arch, "arch_args": json.dumps(info.arch_args), "scale": str(info.scale), "format": "realsr"}
+    return atomic_write(out_path, lambda tmp: save_file(state, str(tmp), metadata=meta))
