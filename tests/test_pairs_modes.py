@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.io
 
+from realsr_cli.errors import InputError
 from realsr_cli.io.images import read_image, write_image
 from realsr_cli.pairs import PairsConfig, make_pairs, read_manifest, regenerate_pair
 from tests.conftest import synthetic_image
@@ -28,6 +30,10 @@ def _delta_kernel(size: int = 5) -> np.ndarray:
     k = np.zeros((size, size))
     k[size // 2, size // 2] = 1.0
     return k
+
+
+def _kernel_of(record: dict) -> str:
+    return next(op["kernel_file"] for op in record["degradation"]["ops"] if "kernel_file" in op)
 
 
 def _assert_regenerates(out: Path) -> list[dict]:
@@ -83,7 +89,7 @@ def test_kernel_mode_patches_align_with_a_delta_kernel(tmp_path):
         assert np.array_equal(hr, source[top : top + h, left : left + w])
         assert np.array_equal(lr, hr[::4, ::4])
         assert record["lr_box"] == [top // 4, left // 4, 4, 4]
-        assert record["degradation"]["kernel_file"].endswith("delta_kernel_x4.npy")
+        assert _kernel_of(record).endswith("delta_kernel_x4.npy")
     _assert_regenerates(tmp_path / "out")
 
 
@@ -94,11 +100,11 @@ def test_kernelgan_result_folders_are_read(tmp_path):
         scipy.io.savemat(tmp_path / f"results/{name}/{name}_kernel_x2.mat", {"Kernel": k})
         np.save(tmp_path / f"results/{name}/{name}_kernel_x4.npy", k)  # other scale: must be ignored for x2
     result = make_pairs(PairsConfig(hr_dir, tmp_path / "out", scale=2, kernels=tmp_path / "results", quiet=True))
-    used = {Path(r["degradation"]["kernel_file"]).name for r in result.records}
+    used = {Path(_kernel_of(r)).name for r in result.records}
     assert used <= {"a_kernel_x2.mat", "b_kernel_x2.mat"} and used
     for record in result.records:
         hr, lr = _pixels(tmp_path / "out" / record["hr"]), _pixels(tmp_path / "out" / record["lr"])
-        if record["degradation"]["kernel_file"].endswith("a_kernel_x2.mat"):
+        if _kernel_of(record).endswith("a_kernel_x2.mat"):
             assert np.array_equal(lr, hr[::2, ::2])
         else:  # 5x5 box blur: interior LR pixel = mean of the 5x5 HR window centred on it
             hr_f = hr.astype(float)
@@ -122,7 +128,7 @@ def test_same_seed_same_bytes_and_worker_count_does_not_matter(tmp_path):
     assert len(files) == 6
     for rel in files:
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes()
-    kernels = [[r["degradation"]["kernel_file"] for r in read_manifest(o)] for o in outs]
+    kernels = [[_kernel_of(r) for r in read_manifest(o)] for o in outs]
     assert kernels[0] == kernels[1]
     assert (outs[0] / "pairs.jsonl").read_text() == (outs[1] / "pairs.jsonl").read_text()
     assert kernels[0] != kernels[2]  # another seed draws other kernels
@@ -227,3 +233,90 @@ def test_overwrite_rules_and_stale_pairs(tmp_path, cli):
     assert json.loads((tmp_path / "r.json").read_text())["pairs"] == 1
     into_input = cli("make-pairs", hr_dir, "-o", hr_dir / "hr", "--self", "-q")
     assert into_input.exit_code == 1
+
+
+def test_kernel_mode_injects_zero_mean_real_noise_patches(tmp_path):
+    """Noise patch of +-25 grey levels around its mean: with a delta kernel, |LR - HR[::s, ::s]| = 25 everywhere."""
+    hr_dir = _folder(tmp_path / "hr", [(32, 48)])
+    (tmp_path / "k").mkdir()
+    np.save(tmp_path / "k/d_kernel_x4.npy", _delta_kernel())
+    (tmp_path / "noise").mkdir()
+    checker = np.where(np.indices((6, 6)).sum(0) % 2 == 0, 100, 150).astype(np.uint8)
+    write_image(tmp_path / "noise/n0.png", np.repeat(checker[:, :, None], 3, axis=2))
+    cfg = PairsConfig(hr_dir, tmp_path / "out", scale=4, kernels=tmp_path / "k", noise_patches=tmp_path / "noise")
+    cfg.quiet = True
+    record = make_pairs(cfg).records[0]
+    ops = [op["op"] for op in record["degradation"]["ops"]]
+    assert ops == ["kernel_downsample", "noise_patch"]
+    assert record["degradation"]["ops"][1]["file"].endswith("n0.png")
+    hr = _pixels(tmp_path / "out/hr/im0.png").astype(int)[::4, ::4]
+    diff = _pixels(tmp_path / "out/lr/im0.png").astype(int) - hr
+    inside = (hr > 30) & (hr < 225)
+    assert inside.mean() > 0.9 and np.all(np.abs(diff[inside]) == 25)
+    assert abs(np.sign(diff[inside]).mean()) < 0.3
+    _assert_regenerates(tmp_path / "out")
+
+
+def test_preset_modes(tmp_path, cli):
+    hr_dir = _folder(tmp_path / "hr", [(48, 48), (40, 44)])
+    assert cli("make-pairs", hr_dir, "-o", tmp_path / "bic", "-s", "4", "--preset", "bicubic", "-q").exit_code == 0
+    assert cli("make-pairs", hr_dir, "-o", tmp_path / "self", "-s", "4", "--self", "-q").exit_code == 0
+    for stem in ("im0", "im1"):  # the bicubic recipe is exactly the self-pair downscale
+        assert _pixels(tmp_path / f"bic/lr/{stem}.png").tobytes() == _pixels(tmp_path / f"self/lr/{stem}.png").tobytes()
+    for preset in ("generic", "realesrgan"):
+        out = tmp_path / preset
+        result = cli("make-pairs", hr_dir, "-o", out, "-s", "4", "--preset", preset, "--seed", "3", "-q")
+        assert result.exit_code == 0, result.output
+        assert _pixels(out / "lr/im1.png").shape == (10, 11, 3)
+        records = _assert_regenerates(out)
+        assert records[0]["mode_options"]["preset"] == preset and records[0]["degradation"]["ops"]
+    missing = cli("make-pairs", hr_dir, "-o", tmp_path / "x", "--preset", "no-such-recipe")
+    assert missing.exit_code == 1 and "no-such-recipe" in missing.output
+
+
+def test_learned_degradation_model(tmp_path):
+    import torch
+
+    from realsr_cli.degradations.resize import imresize
+    from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
+
+    torch.manual_seed(0)
+    args = {"n_res_blocks": 1, "channels": 8}
+    generator = build_generator(args)
+    save_degradation_model(tmp_path / "degradation.pt", generator, method="dsgan", arch_args=args, scale=2)
+    hr_dir = _folder(tmp_path / "hr", [(24, 32)])
+    cfg = PairsConfig(hr_dir, tmp_path / "out", scale=2, degradation_model=tmp_path / "degradation.pt", quiet=True)
+    record = make_pairs(cfg).records[0]
+    hr = torch.from_numpy(_pixels(hr_dir / "im0.png").transpose(2, 0, 1)[None] / 255.0).float()
+    with torch.no_grad():
+        expected = generator.eval()(imresize(hr, scale=0.5).clamp(0, 1)).clamp(0, 1)
+    expected = np.rint(expected[0].numpy().transpose(1, 2, 0) * 255)
+    assert np.abs(_pixels(tmp_path / "out/lr/im0.png") - expected).max() <= 1
+    assert record["mode"] == "learned" and record["mode_options"]["method"] == "dsgan"
+    _assert_regenerates(tmp_path / "out")
+    wrong = PairsConfig(hr_dir, tmp_path / "o4", scale=4, degradation_model=tmp_path / "degradation.pt")
+    with pytest.raises(InputError, match="trained for x2"):
+        make_pairs(wrong)
+
+
+def test_aligned_pairs_t2_model_upscaler(tmp_path):
+    import torch
+
+    from realsr_cli.archs import build_arch
+    from realsr_cli.models.checkpoint import save_model
+
+    torch.manual_seed(0)
+    args = {"num_feat": 4, "num_conv": 1}
+    model = build_arch("srvggnet-compact", scale=2, **args).eval()
+    save_model(tmp_path / "model.pt", model, arch="srvggnet-compact", arch_args=args, scale=2)
+    hr_dir = _folder(tmp_path / "dslr", [(12, 16)], prefix="s")
+    lr_dir = _folder(tmp_path / "phone", [(12, 16)], seed=4, prefix="s")
+    cfg = PairsConfig(hr_dir, tmp_path / "out", scale=2, aligned_lr=lr_dir, hr_upscaler=str(tmp_path / "model.pt"))
+    cfg.quiet = True
+    make_pairs(cfg)
+    x = torch.from_numpy(_pixels(hr_dir / "s0.png").transpose(2, 0, 1)[None] / 255.0).float()
+    with torch.no_grad():
+        expected = np.rint(model(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0) * 255)
+    assert np.abs(_pixels(tmp_path / "out/hr/s0.png") - expected).max() <= 1
+    assert np.array_equal(_pixels(tmp_path / "out/lr/s0.png"), _pixels(lr_dir / "s0.png"))
+    _assert_regenerates(tmp_path / "out")

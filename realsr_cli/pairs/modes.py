@@ -111,71 +111,83 @@ class SelfMode(Mode):
         return imresize(hr, scale=1.0 / self.scale).clamp(0, 1)
 
 
-class KernelNoiseMode(Mode):
-    """Ji et al. (NTIRE 2020 winner): ``(HR * k)↓s`` with an estimated kernel, plus a real noise patch."""
+class RecipeMode(Mode):
+    """A mode run by the degradation engine (``realsr_cli.degradations.pipeline.Degradation``)."""
+
+    degradation: Any
+    _sizes: dict[str, tuple[int, int]]
+
+    def __init__(self, scale: int, device: torch.device | str = "cpu") -> None:
+        super().__init__(scale, device)
+        self._sizes = {}
+
+    def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
+        return self.degradation.sample(rng, tuple(int(v) for v in hr.shape[-2:]), self.scale)
+
+    def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
+        self.check_kernels(hr, params, source)
+        return self.degradation.apply(hr, params).clamp(0, 1)
+
+    def check_kernels(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> None:
+        """An estimated kernel (file) larger than the image it blurs is an error naming both."""
+        h, w = int(hr.shape[-2]), int(hr.shape[-1])
+        for op in params.get("ops", []):
+            if op.get("op") == "resize":
+                h, w = (int(v) for v in op["size"])
+            if "kernel_file" not in op:
+                continue
+            kh, kw = self.kernel_size(op["kernel_file"])
+            if kh > h or kw > w:
+                raise InputError(
+                    f"{source.path}: kernel {op['kernel_file']} is {kw}x{kh}, larger than the image ({w}x{h})"
+                )
+            if op.get("op") == "kernel_downsample":
+                h, w = -(-h // int(op["scale"])), -(-w // int(op["scale"]))
+
+    def kernel_size(self, path: str) -> tuple[int, int]:
+        if path not in self._sizes:
+            from realsr_cli.degradations.kernels import load_kernel
+
+            self._sizes[path] = tuple(load_kernel(path).shape[:2])
+        return self._sizes[path]
+
+
+def _folder(flag: str, folder: Path | str | None) -> Path | None:
+    if folder is None:
+        return None
+    path = Path(folder).resolve()
+    if not path.is_dir():
+        raise InputError(f"{flag} {folder}: no such folder")
+    return path
+
+
+class KernelNoiseMode(RecipeMode):
+    """Ji et al. (NTIRE 2020 winner): ``(HR * k)↓s`` with an estimated kernel, plus a real noise patch.
+
+    Runs the engine's ``kernel-noise`` preset (without its noise step when no ``--noise-patches`` are given).
+    """
 
     name = "kernel-noise"
 
     def __init__(self, scale: int, kernels: Path, noise_patches: Path | None = None, device: str = "cpu") -> None:
         super().__init__(scale, device)
         from realsr_cli.degradations.kernels import find_kernel_files
+        from realsr_cli.degradations.pipeline import Degradation
+        from realsr_cli.presets import load_preset
 
-        self.kernels_dir = Path(kernels).resolve()
-        if not self.kernels_dir.is_dir():
-            raise InputError(f"--kernels {kernels}: no such folder")
-        self.kernel_files = sorted(find_kernel_files(self.kernels_dir, self.scale))
-        if not self.kernel_files:
-            raise InputError(
-                f"--kernels {kernels}: no kernels for x{self.scale} (expected <name>_kernel_x{self.scale}.mat/.npy, "
-                "KernelGAN results/<img>/ folders, or .npy/.mat/.png kernel files)"
-            )
-        self.noise_dir = Path(noise_patches).resolve() if noise_patches else None
-        self.bank = _noise_bank(self.noise_dir) if self.noise_dir else None
-        self._kernels: dict[str, np.ndarray] = {}
+        self.kernels_dir = _folder("--kernels", kernels)
+        self.noise_dir = _folder("--noise-patches", noise_patches)
+        self.kernel_files = find_kernel_files(self.kernels_dir, self.scale)  # clear error when there are none
+        config = load_preset("kernel-noise", "degradation")
+        if self.noise_dir is None:
+            config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
+        self.degradation = Degradation(config, self.kernels_dir, self.noise_dir)
 
     def options(self) -> dict[str, Any]:
         return {"kernels": str(self.kernels_dir), "noise_patches": str(self.noise_dir) if self.noise_dir else None}
 
-    def kernel(self, path: str) -> np.ndarray:
-        from realsr_cli.degradations.kernels import load_kernel
 
-        if path not in self._kernels:
-            self._kernels[path] = load_kernel(Path(path))
-        return self._kernels[path]
-
-    def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
-        params: dict[str, Any] = {"kernel_file": str(self.kernel_files[int(rng.integers(len(self.kernel_files)))])}
-        if self.bank is not None:
-            params["noise_patch"] = str(self.bank.sample(rng))
-        return params
-
-    def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
-        from realsr_cli.degradations.kernels import blur_subsample
-
-        kernel = self.kernel(params["kernel_file"])
-        h, w = int(hr.shape[-2]), int(hr.shape[-1])
-        if max(kernel.shape) > min(h, w):
-            raise InputError(
-                f"{source.path}: kernel {params['kernel_file']} is {kernel.shape[1]}x{kernel.shape[0]}, "
-                f"larger than the image ({w}x{h})"
-            )
-        lr = blur_subsample(hr, kernel, self.scale)
-        if params.get("noise_patch") and self.bank is not None:
-            lr = self.bank.inject(lr, Path(params["noise_patch"]))
-        return lr.clamp(0, 1)
-
-
-def _noise_bank(folder: Path) -> Any:
-    from realsr_cli.degradations.noise import NoisePatchBank
-
-    if not folder.is_dir():
-        raise InputError(f"--noise-patches {folder}: no such folder")
-    if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.rglob("*")):
-        raise InputError(f"--noise-patches {folder}: folder holds no noise patch images")
-    return NoisePatchBank(folder)
-
-
-class PresetMode(Mode):
+class PresetMode(RecipeMode):
     """A degradation recipe from ``presets/degradation/`` or a YAML file, run by the degradation engine."""
 
     name = "preset"
@@ -191,12 +203,10 @@ class PresetMode(Mode):
         super().__init__(scale, device)
         from realsr_cli.degradations.pipeline import Degradation
 
-        for flag, folder in (("--kernels", kernels), ("--noise-patches", noise_patches)):
-            if folder is not None and not Path(folder).is_dir():
-                raise InputError(f"{flag} {folder}: no such folder")
-        self.preset = str(Path(preset).resolve()) if Path(preset).suffix.lower() in (".yaml", ".yml") else str(preset)
-        self.kernels_dir = Path(kernels).resolve() if kernels else None
-        self.noise_dir = Path(noise_patches).resolve() if noise_patches else None
+        self.kernels_dir = _folder("--kernels", kernels)
+        self.noise_dir = _folder("--noise-patches", noise_patches)
+        is_file = Path(preset).suffix.lower() in (".yaml", ".yml")
+        self.preset = str(Path(preset).resolve()) if is_file else str(preset)
         self.degradation = Degradation.from_preset(
             self.preset, kernels_dir=self.kernels_dir, noise_patches_dir=self.noise_dir
         )
@@ -208,45 +218,34 @@ class PresetMode(Mode):
             "noise_patches": str(self.noise_dir) if self.noise_dir else None,
         }
 
-    def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
-        return self.degradation.sample(rng, tuple(int(v) for v in hr.shape[-2:]), self.scale)
 
-    def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
-        return self.degradation.apply(hr, params).clamp(0, 1)
-
-
-class LearnedMode(Mode):
-    """A DSGAN/CycleGAN degradation model applied to the bicubic-downscaled HR image."""
+class LearnedMode(RecipeMode):
+    """A DSGAN/CycleGAN degradation model applied to the MATLAB-bicubic-downscaled HR image."""
 
     name = "learned"
 
     def __init__(self, scale: int, model_file: Path, device: str = "cpu") -> None:
         super().__init__(scale, device)
+        from realsr_cli.degradations.pipeline import learned_degradation
+        from realsr_cli.learn.degradation_model import load_degradation_model
+
         model_file = Path(model_file)
         if not model_file.is_file():
             raise InputError(f"--degradation-model {model_file}: no such file")
-        try:
-            from realsr_cli.learn.degradation_model import load_degradation_model
-        except ImportError:
-            raise InputError(
-                "--degradation-model: learned degradation models are not available in this build"
-            ) from None
         self.model_file = model_file.resolve()
-        self.model = load_degradation_model(model_file, self.device)
-        model_scale = int(getattr(self.model, "scale", scale))
-        if model_scale != self.scale:
-            raise InputError(f"--degradation-model {model_file}: trained for x{model_scale}, but -s {self.scale}")
+        model = load_degradation_model(self.model_file, "cpu")  # checks the file before any work starts
+        if int(model.scale) != self.scale:
+            raise InputError(f"--degradation-model {model_file}: trained for x{model.scale}, but -s {self.scale}")
+        self.method = model.method
+        self.degradation = learned_degradation(self.model_file)
 
     def options(self) -> dict[str, Any]:
-        return {"degradation_model": str(self.model_file)}
+        return {"degradation_model": str(self.model_file), "method": self.method}
 
     def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
-        return {"downscale": "matlab-bicubic", "method": getattr(self.model, "method", None)}
+        from realsr_cli.degradations.pipeline import sample_with_model
 
-    def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
-        bicubic = imresize(hr, scale=1.0 / self.scale).clamp(0, 1)
-        with torch.inference_mode():
-            return self.model.apply(bicubic).clamp(0, 1)
+        return sample_with_model(self.degradation, rng, tuple(int(v) for v in hr.shape[-2:]), self.scale)
 
 
 class AlignedMode(Mode):
