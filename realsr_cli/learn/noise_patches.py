@@ -8,7 +8,7 @@ touching the last row/column is not used), kept when the gray variance is below 
 at the source's bit depth; the mean is removed only when they are injected.
 
 Noise level: the median over kept patches of the per-channel standard deviation (0-255 units), and Immerkaer's
-fast estimator on the whole gray image (J. Immerkaer, "Fast Noise Variance Estimation", CVIU 1996).
+fast estimator on each colour channel of the whole image, averaged (J. Immerkaer, "Fast Noise Variance Estimation", CVIU 1996).
 """
 
 from __future__ import annotations
@@ -62,6 +62,14 @@ def immerkaer_sigma(gray: np.ndarray) -> float:
     return float(math.sqrt(math.pi / 2) * np.abs(resp).sum() / (6.0 * (w - 2) * (h - 2)))
 
 
+def channel_immerkaer(pixels: np.ndarray) -> float:
+    """Mean over colour channels (alpha ignored) of Immerkaer's estimate, 0-255 units."""
+    p = pixels.astype(np.float64) / (257.0 if pixels.dtype == np.uint16 else 1.0)
+    p = p[:, :, None] if p.ndim == 2 else p
+    n = 3 if p.shape[2] >= 3 else 1
+    return float(np.mean([immerkaer_sigma(p[:, :, c]) for c in range(n)]))
+
+
 def collect_patches(pixels: np.ndarray, rule: NoiseRule | None = None) -> PatchResult:
     """Apply the RealSR rule to one image (H, W, C) uint8/uint16; returns kept colour patches and estimates."""
     rule = rule or NoiseRule()
@@ -86,7 +94,7 @@ def collect_patches(pixels: np.ndarray, rule: NoiseRule | None = None) -> PatchR
         patches=patches,
         boxes=boxes,
         patch_sigma=sigma,
-        immerkaer_sigma=immerkaer_sigma(gray),
+        immerkaer_sigma=channel_immerkaer(pixels),
         windows=len(variances),
         lowest_var=min(variances) if variances else None,
         variances=variances,

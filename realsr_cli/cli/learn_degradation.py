@@ -1,0 +1,131 @@
+"""``realsr learn-degradation``: thin CLI over :func:`realsr_cli.learn.pipeline.learn_degradation`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    handle_errors,
+    write_json_result,
+)
+from realsr_cli.console import err_console, out_console
+from realsr_cli.device import resolve_device
+from realsr_cli.learn.gan_training import GANConfig
+from realsr_cli.learn.noise_patches import NoiseRule
+from realsr_cli.learn.pipeline import LearnOptions, learn_degradation, parse_methods
+
+
+@handle_errors
+def command(
+    source: Annotated[Path, typer.Argument(help="Folder of real photos from the camera to learn (no ground truth).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="SR scale the degradation is for (2 or 4).")] = 4,
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="Comma list: kernelgan, noise, dsgan, cyclegan.")
+    ] = "kernelgan,noise",
+    iters: Annotated[
+        int | None, typer.Option("--iters", help="Iterations (KernelGAN default 3000; dsgan/cyclegan 2000).")
+    ] = None,
+    kernel_batch: Annotated[
+        int, typer.Option("--kernel-batch", help="Images estimated concurrently by KernelGAN (one G/D each).")
+    ] = 4,
+    noise_window: Annotated[int, typer.Option("--noise-window", help="Noise window size (RealSR: 256).")] = 256,
+    noise_stride: Annotated[int, typer.Option("--noise-stride", help="Noise window stride.")] = 256,
+    noise_max_var: Annotated[
+        float, typer.Option("--noise-max-var", help="Keep windows with gray variance below this (0-255 scale).")
+    ] = 20.0,
+    noise_min_mean: Annotated[
+        float, typer.Option("--noise-min-mean", help="... and gray mean above this (0-255 scale).")
+    ] = 0.0,
+    clean_dir: Annotated[
+        Path | None, typer.Option("--clean-dir", help="Clean HR images (target domain) for dsgan/cyclegan.")
+    ] = None,
+    patch: Annotated[int, typer.Option("--patch", help="dsgan/cyclegan training crop (LR pixels).")] = 64,
+    gan_batch: Annotated[int, typer.Option("--gan-batch", help="dsgan/cyclegan crops per step.")] = 8,
+    res_blocks: Annotated[int, typer.Option("--res-blocks", help="Generator residual blocks (DSGAN: 8).")] = 8,
+    channels: Annotated[int, typer.Option("--channels", help="Generator width (DSGAN: 64).")] = 64,
+    perceptual_weight: Annotated[
+        float, typer.Option("--perceptual-weight", help="DSGAN LPIPS-VGG weight (0.01; 0 = off, no VGG needed).")
+    ] = 0.01,
+    vgg_weights: Annotated[
+        Path | None, typer.Option("--vgg-weights", help="VGG16 conv weights (torchvision 'features.*' keys).")
+    ] = None,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Save dsgan/cyclegan state every N iterations.")
+    ] = 500,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue dsgan/cyclegan training from OUT/learn_state.pt.")
+    ] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn a camera's degradation from its photos: KernelGAN blur kernels, real noise patches, DSGAN/CycleGAN."""
+    opts = LearnOptions(
+        scale=scale,
+        methods=parse_methods(method),
+        iters=iters,
+        kernel_batch=kernel_batch,
+        noise=NoiseRule(noise_window, noise_stride, noise_max_var, noise_min_mean),
+        gan=GANConfig(
+            patch=patch,
+            batch=gan_batch,
+            n_res_blocks=res_blocks,
+            channels=channels,
+            w_per=perceptual_weight,
+            vgg_weights=str(vgg_weights) if vgg_weights else None,
+            checkpoint_every=checkpoint_every,
+        ),
+        clean_dir=clean_dir,
+        resume=resume,
+        seed=seed,
+        overwrite=overwrite,
+        recursive=recursive,
+        quiet=quiet,
+    )
+    report = learn_degradation(source, out, opts, resolve_device(device))
+    if not quiet:
+        _print(report)
+    write_json_result(json_file, report)
+    if report["failures"]:
+        n = len(report["failures"])
+        err_console.print(f"{n} of {report['total_images']} file(s) failed:", markup=False)
+        for line in report["failures"]:
+            err_console.print(f"  {line}", markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _print(report: dict) -> None:
+    table = Table(title=f"learn-degradation x{report['scale']}: {', '.join(report['methods'])}")
+    for col in ("image", "kernel size", "sigma major/minor", "angle", "noise patches", "noise sigma", "seconds"):
+        table.add_column(col, justify="left" if col == "image" else "right")
+    key = f"x{report['scale']}"
+    for e in report["images"]:
+        k, n = e.get("kernel"), e.get("noise")
+        ks = k[key] if k else None
+        sigma = n and (n["sigma_patches"] if n["sigma_patches"] is not None else n["sigma_immerkaer"])
+        table.add_row(
+            e["name"],
+            "x".join(map(str, ks["size"])) if ks else "-",
+            f"{ks['sigma_major']:.2f}/{ks['sigma_minor']:.2f}" if ks else "-",
+            f"{ks['angle_deg']:.0f}" if ks else "-",
+            str(n["patches"]) if n else "-",
+            f"{sigma:.2f}" if n else "-",
+            f"{k['seconds']:.1f}" if k else "-",
+        )
+    out_console.print(table)
+    if "degradation_model" in report:
+        d = report["degradation_model"]
+        out_console.print(f"{d['method']}: {d['iterations']} iterations in {d['seconds']:.1f} s -> {d['model']}")
