@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
-MIN_TILE = 16
+MIN_TILE = 8
 
 
 @dataclass(frozen=True)
@@ -253,4 +253,4 @@ def available_memory(device: torch.device) -> int:
 def auto_tile(bytes_per_pixel: float, free_bytes: int, batch: int = 1, fraction: float = 0.5, cap: int = 2048) -> int:
     """Largest multiple-of-32 tile whose activations for ``batch`` tiles fit in ``fraction`` of the free memory."""
     side = math.sqrt(max(0.0, free_bytes * fraction) / (bytes_per_pixel * max(1, batch)))
-    return int(max(MIN_TILE * 2, min(cap, side // 32 * 32)))
+    return int(max(32, min(cap, side // 32 * 32)))
