@@ -256,7 +256,8 @@ class Degradation:
             levels = float(op.get("levels", 255))
             return torch.clamp((x * levels).round(), 0, levels) / levels
         if kind == "learned":
-            return self._learned(op["file"], x.device).apply(x)
+            out = self._learned(op["file"], x.device).apply(x)
+            return out.mean(dim=1, keepdim=True) if x.shape[1] == 1 else out
         raise PresetError(f"unknown degradation op {kind!r}")
 
     def _learned(self, path: str, device: torch.device) -> Any:
