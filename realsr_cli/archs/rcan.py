@@ -1,0 +1,89 @@
+"""RCAN: Residual Channel Attention Networks.
+
+Y. Zhang et al., "Image Super-Resolution Using Very Deep Residual Channel Attention Networks", ECCV 2018. Official
+code: yulunzhang/RCAN ``RCAN_TrainCode/code/model/rcan.py``; this module follows BasicSR ``basicsr/archs/rcan_arch.py``
+(same network, BasicSR keys): 10 residual groups x 20 RCABs, 64 features, channel-attention reduction 16.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from realsr_cli.archs.blocks import Upsample, conv3x3
+from realsr_cli.archs.edsr import DIV2K_RGB_MEAN
+
+
+class ChannelAttention(nn.Module):
+    def __init__(self, num_feat: int, squeeze_factor: int = 16) -> None:
+        super().__init__()
+        self.attention = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(num_feat, num_feat // squeeze_factor, 1, padding=0),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(num_feat // squeeze_factor, num_feat, 1, padding=0),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.attention(x)
+
+
+class RCAB(nn.Module):
+    """Residual channel-attention block: x + CA(conv(relu(conv(x))))."""
+
+    def __init__(self, num_feat: int, squeeze_factor: int = 16, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.res_scale = res_scale
+        self.rcab = nn.Sequential(
+            conv3x3(num_feat, num_feat),
+            nn.ReLU(True),
+            conv3x3(num_feat, num_feat),
+            ChannelAttention(num_feat, squeeze_factor),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rcab(x) * self.res_scale + x
+
+
+class ResidualGroup(nn.Module):
+    def __init__(self, num_feat: int, num_block: int, squeeze_factor: int = 16, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.residual_group = nn.Sequential(*[RCAB(num_feat, squeeze_factor, res_scale) for _ in range(num_block)])
+        self.conv = conv3x3(num_feat, num_feat)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.residual_group(x)) + x
+
+
+class RCAN(nn.Module):
+    def __init__(
+        self,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        num_feat: int = 64,
+        num_group: int = 10,
+        num_block: int = 20,
+        squeeze_factor: int = 16,
+        scale: int = 4,
+        res_scale: float = 1.0,
+        img_range: float = 255.0,
+        rgb_mean: tuple[float, float, float] = DIV2K_RGB_MEAN,
+    ) -> None:
+        super().__init__()
+        self.img_range = img_range
+        self.register_buffer("mean", torch.tensor(rgb_mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.conv_first = conv3x3(num_in_ch, num_feat)
+        self.body = nn.Sequential(
+            *[ResidualGroup(num_feat, num_block, squeeze_factor, res_scale) for _ in range(num_group)]
+        )
+        self.conv_after_body = conv3x3(num_feat, num_feat)
+        self.upsample = Upsample(scale, num_feat)
+        self.conv_last = conv3x3(num_feat, num_out_ch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = self.mean.to(x)
+        x = (x - mean) * self.img_range
+        x = self.conv_first(x)
+        res = self.conv_after_body(self.body(x)) + x
+        return self.conv_last(self.upsample(res)) / self.img_range + mean

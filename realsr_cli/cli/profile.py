@@ -1,0 +1,164 @@
+"""``realsr profile``: the AIM 2020 Efficient SR numbers for architectures or model files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from realsr_cli.archs import list_archs
+from realsr_cli.batch import Failure, describe_error, summarise_failures
+from realsr_cli.cli.common import DeviceOpt, JsonOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.console import err_console, error_line, make_progress, out_console
+from realsr_cli.device import resolve_device
+from realsr_cli.errors import InputError
+
+ArchOpt = Annotated[
+    list[str] | None,
+    typer.Option("--arch", "-a", help="Registered SR architecture (repeatable), or 'all'. See --list."),
+]
+
+
+def _targets(archs: list[str] | None, models: list[Path] | None) -> list[str]:
+    names: list[str] = []
+    for a in archs or []:
+        names += list_archs("sr") if a.strip().lower() == "all" else [p for p in a.split(",") if p.strip()]
+    names += [str(m) for m in models or []]
+    if not names:
+        raise InputError("nothing to profile: give --arch NAME (or --arch all) and/or --model FILE")
+    return names
+
+
+def _table(rows: list[dict[str, Any]], verbose: bool) -> Table:
+    mem_kind = next((r["memory_kind"] for r in rows if r.get("memory_kind")), None)
+    mem_label = {"cuda_max_allocated": "Max alloc [MB]", "cpu_peak_rss": "Peak RSS [MB]"}.get(mem_kind, "Memory [MB]")
+    first = rows[0]
+    table = Table(
+        title=f"AIM 2020 protocol: LR {first['input'][0]}x{first['input'][1]}, x{first['scale']}, device {first['device']}",
+        caption="MACs: KAIR/AIM 2020 rule (the report's 'FLOPs'); FLOPs = 2 x MACs; "
+        "activations = elements of conv outputs; fvcore/ptflops in GMACs; runtime = best-of-runs mean per image",
+    )
+    for col in ("Model", "Params", "MACs [G]", "FLOPs [G]", "Act. [M]", "Convs", "fvcore [G]", "ptflops [G]"):
+        table.add_column(escape(col), justify="left" if col == "Model" else "right")
+    table.add_column(escape("Runtime [ms]"), justify="right")
+    table.add_column(escape(mem_label), justify="right")
+
+    def g(v: int | None) -> str:
+        return "-" if v is None else f"{v / 1e9:.2f}"
+
+    for r in rows:
+        table.add_row(
+            r["name"],
+            f"{r['params']:,}",
+            g(r["macs"]),
+            g(r["flops"]),
+            f"{r['activations'] / 1e6:.2f}",
+            str(r["conv_layers"]),
+            g(r["fvcore_macs"]),
+            g(r["ptflops_macs"]),
+            "-" if r["runtime_s"] is None else f"{r['runtime_s'] * 1e3:.1f}",
+            "-" if r["memory_bytes"] is None else f"{r['memory_bytes'] / 2**20:.0f}",
+        )
+    return table
+
+
+@handle_errors
+def command(
+    arch: ArchOpt = None,
+    model: Annotated[list[Path] | None, typer.Option("--model", "-m", help="model.pt or published weights.")] = None,
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor for --arch.")] = 4,
+    input_size: Annotated[int, typer.Option("--input-size", help="LR input side in pixels (AIM 2020: 256).")] = 256,
+    images: Annotated[
+        Path | None, typer.Option("--images", help="Time on these images instead of synthetic ones.")
+    ] = None,
+    runs: Annotated[int, typer.Option("--runs", help="Timed passes (best is reported); 0: count only.")] = 3,
+    device: DeviceOpt = "auto",
+    half: Annotated[bool, typer.Option("--half", help="Time in float16 (CUDA only).")] = False,
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="Time with channels-last tensors.")] = False,
+    compile: Annotated[bool, typer.Option("--compile", help="Time the torch.compile'd model.")] = False,
+    crosscheck: Annotated[
+        bool,
+        typer.Option("--crosscheck/--no-crosscheck", help="Also count with fvcore (one real forward) and ptflops."),
+    ] = True,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Explain fvcore/ptflops vs KAIR differences.")
+    ] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List registered architectures and exit.")] = False,
+    json_out: JsonOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Params, MACs/FLOPs (AIM 2020 rule), activations, conv layers, runtime and peak memory of SR models.
+
+    Counting runs on the meta device (instant); fvcore and timing use real compute. Example:
+    realsr profile --arch all --input-size 256 --runs 0
+    """
+    if list_:
+        _list_archs()
+        return
+    if input_size < 8:
+        raise InputError(f"--input-size {input_size}: must be at least 8 pixels")
+    if runs < 0:
+        raise InputError(f"--runs {runs}: must be 0 or more")
+    from realsr_cli.profiling.report import load_images, profile_one
+
+    dev = resolve_device(device)
+    targets = _targets(arch, model)
+    inputs = load_images(images) if images is not None and runs > 0 else None
+    rows: list[dict[str, Any]] = []
+    failures: list[Failure] = []
+    with make_progress(quiet) as progress:
+        task = progress.add_task("profiling", total=len(targets), status="")
+        for target in targets:
+            progress.update(task, status=target)
+            try:
+                rows.append(
+                    profile_one(
+                        target,
+                        scale=scale,
+                        input_size=input_size,
+                        images=inputs,
+                        runs=runs,
+                        device=dev,
+                        half=half,
+                        channels_last=channels_last,
+                        compile=compile,
+                        crosscheck=crosscheck,
+                    )
+                )
+            except InputError as exc:
+                failures.append(Failure(Path(target), describe_error(Path(target), exc)))
+                error_line(failures[-1].message)
+            progress.advance(task)
+    if rows and not quiet:
+        out_console.print(_table(rows, verbose))
+        if verbose:
+            for r in rows:
+                out_console.print(f"[bold]{r['name']}[/bold]")
+                for line in r["explain"]:
+                    out_console.print(f"  {line}", markup=False, soft_wrap=True)
+            if rows[0].get("memory_kind") == "cpu_peak_rss":
+                out_console.print(
+                    "  memory: peak resident set size of this process during the timed passes "
+                    "(includes the Python runtime and weights); JSON also gives the increase over the RSS before them",
+                    markup=False,
+                    soft_wrap=True,
+                )
+    write_json_result(json_out, {"rows": rows, "failures": [f.message for f in failures]})
+    if failures:
+        err_console.print(summarise_failures(failures, len(targets)), markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _list_archs() -> None:
+    from realsr_cli.archs import arch_spec
+
+    table = Table(title="Registered architectures")
+    for col in ("Name", "Kind", "Scales", "Paper"):
+        table.add_column(col)
+    for name in list_archs(None):
+        spec = arch_spec(name)
+        table.add_row(name, spec.kind, ",".join(f"x{s}" for s in spec.scales) or "-", spec.paper)
+    out_console.print(table)

@@ -1,0 +1,120 @@
+"""``realsr profile`` core: one row of AIM 2020 efficiency numbers per architecture or model file.
+
+Counting (params, MACs, activations, conv layers, ptflops) runs on the meta device; fvcore and the timing runs use
+real compute on the chosen device. Rows are plain JSON-serialisable dicts; ``--json`` writes exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from realsr_cli.archs import arch_spec, build_arch
+from realsr_cli.errors import ImageReadError, InputError
+from realsr_cli.profiling.counting import count_complexity
+from realsr_cli.profiling.crosscheck import explain, fvcore_macs, ptflops_macs
+from realsr_cli.profiling.runtime import measure, prepare
+
+
+def load_images(folder: str | Path) -> list[torch.Tensor]:
+    """Images of a folder/glob as (1,3,H,W) float tensors in [0,1] (gray -> RGB, alpha dropped)."""
+    from realsr_cli.io.images import read_image, to_float
+    from realsr_cli.io.paths import collect_inputs
+
+    out = []
+    for item in collect_inputs(folder):
+        pixels = to_float(read_image(item.path).pixels)
+        if pixels.ndim == 2:
+            pixels = pixels[:, :, None]
+        pixels = np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels[:, :, :3]
+        if pixels.size == 0:
+            raise ImageReadError(item.path, "empty image")
+        out.append(torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None])
+    return out
+
+
+def synthetic_inputs(size: int, count: int = 1, seed: int = 0) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(1, 3, size, size, generator=g) for _ in range(count)]
+
+
+def _target_model(target: str, scale: int, real: bool) -> tuple[nn.Module, dict[str, Any]]:
+    """An architecture name (built with random weights) or a model file (loaded) -> (model, row header)."""
+    path = Path(target)
+    if path.suffix in (".pt", ".pth", ".safetensors") or path.is_file():
+        from realsr_cli.models.checkpoint import load_model
+
+        model, info = load_model(path)
+        return model, {"name": path.name, "arch": info.arch, "scale": info.scale, "source": str(path)}
+    spec = arch_spec(target)
+    if spec.kind != "sr":
+        raise InputError(f"{spec.name} is a discriminator; profile takes SR architectures or model files")
+    if real:
+        model = build_arch(spec.name, scale=scale)
+    else:
+        with torch.device("meta"):
+            model = build_arch(spec.name, scale=scale)
+    return model, {"name": spec.display or spec.name, "arch": spec.name, "scale": scale, "source": "arch"}
+
+
+def profile_one(
+    target: str,
+    scale: int = 4,
+    input_size: int = 256,
+    images: list[torch.Tensor] | None = None,
+    runs: int = 3,
+    device: torch.device | str = "cpu",
+    half: bool = False,
+    channels_last: bool = False,
+    compile: bool = False,
+    crosscheck: bool = True,
+) -> dict[str, Any]:
+    """Efficiency numbers for one architecture name or model file; ``runs=0`` skips the timing."""
+    device = torch.device(device)
+    real = runs > 0 or crosscheck
+    model, row = _target_model(target, scale, real)
+    c = count_complexity(model, input_size, input_size)
+    row.update(
+        input=[input_size, input_size],
+        params=c.params,
+        macs=c.macs,
+        flops=c.flops,
+        activations=c.activations,
+        conv_layers=c.conv_layers,
+        breakdown=c.breakdown,
+    )
+    row["ptflops_macs"] = ptflops_macs(model, input_size, input_size) if crosscheck else None
+    row["fvcore_macs"], row["fvcore_by_operator"] = None, None
+    if crosscheck:
+        fv = fvcore_macs(model.to(device), torch.rand(1, 3, input_size, input_size, device=device))
+        if fv is not None:
+            row["fvcore_macs"], row["fvcore_by_operator"] = fv
+    fv_pair = (row["fvcore_macs"], row["fvcore_by_operator"]) if row["fvcore_macs"] is not None else None
+    row["explain"] = explain(c, row["ptflops_macs"], fv_pair)
+    row.update(runtime_s=None, runs=runs, images=0, memory_bytes=None, memory_increase_bytes=None, memory_kind=None)
+    row.update(device=str(device), half=half, channels_last=channels_last, compile=compile)
+    if runs > 0:
+        inputs = images if images else synthetic_inputs(input_size)
+        timed = prepare(model, device, half=half, channels_last=channels_last, compile=compile)
+        t = measure(timed, inputs, device, runs=runs, half=half, channels_last=channels_last)
+        row.update(runtime_s=t.seconds_per_image, pass_seconds=t.pass_seconds, images=len(inputs))
+        row.update(memory_bytes=t.memory_bytes, memory_increase_bytes=t.memory_increase_bytes)
+        row["memory_kind"] = t.memory_kind
+    return row
+
+
+def profile_many(
+    targets: list[str], on_done: Callable[[dict[str, Any]], None] | None = None, **kwargs: Any
+) -> list[dict[str, Any]]:
+    rows = []
+    for target in targets:
+        row = profile_one(target, **kwargs)
+        rows.append(row)
+        if on_done is not None:
+            on_done(row)
+    return rows
