@@ -320,3 +320,14 @@ def test_aligned_pairs_t2_model_upscaler(tmp_path):
     assert np.abs(_pixels(tmp_path / "out/hr/s0.png") - expected).max() <= 1
     assert np.array_equal(_pixels(tmp_path / "out/lr/s0.png"), _pixels(lr_dir / "s0.png"))
     _assert_regenerates(tmp_path / "out")
+
+
+def test_sixteen_bit_gray_sources_stay_sixteen_bit_rgb(tmp_path):
+    (tmp_path / "hr").mkdir()
+    gray = synthetic_image(32, 40, channels=1, dtype=np.uint16, seed=2)
+    write_image(tmp_path / "hr/g.png", gray)
+    make_pairs(PairsConfig(tmp_path / "hr", tmp_path / "out", scale=2, self_pairs=True, quiet=True))
+    hr, lr = _pixels(tmp_path / "out/hr/g.png"), _pixels(tmp_path / "out/lr/g.png")
+    assert hr.dtype == np.uint16 and hr.shape == (32, 40, 3) and lr.shape == (16, 20, 3)
+    assert all(np.array_equal(hr[:, :, c], gray[:, :, 0]) for c in range(3))
+    _assert_regenerates(tmp_path / "out")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import torch
 
 from realsr_cli.console import error_line, make_progress
 from realsr_cli.errors import InputError, OutputExistsError, RealSRError
-from realsr_cli.io.images import write_image
+from realsr_cli.io.images import to_float, write_image
 from realsr_cli.io.paths import collect_inputs
 from realsr_cli.pairs.crop import Box, check_patch_options, is_flat, patch_boxes
 from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, to_pixels, write_manifest
@@ -159,9 +159,7 @@ def _write_pairs(config: PairsConfig, mode: Mode, source: Source, inputs: frozen
     boxes = patch_boxes(height, width, config.patch_size, config.stride, config.scale, config.border)
     for index, box in enumerate(boxes):
         hr_patch = hr_pixels[box.slices()]
-        if is_flat(
-            hr_patch.astype("float32") / (65535.0 if hr_patch.dtype.itemsize == 2 else 255.0), config.min_variance
-        ):
+        if is_flat(to_float(hr_patch), config.min_variance):
             result.flat_skipped += 1
             continue
         lr_box = box.scaled_down(config.scale)
@@ -228,7 +226,7 @@ def make_pairs(config: PairsConfig) -> PairsResult:
     """Write ``hr/``, ``lr/`` and ``pairs.jsonl`` under ``config.out_dir``; see the module docstring."""
     if config.scale < 1:
         raise InputError(f"-s {config.scale}: the scale must be a positive integer")
-    config.stride = check_patch_options(config.patch_size, config.stride, config.scale)
+    config = replace(config, stride=check_patch_options(config.patch_size, config.stride, config.scale))
     if config.add_source is not None and (config.aligned_lr is not None or config.self_pairs):
         raise InputError("--add-source works with degradation modes only (--kernels, --preset, --degradation-model)")
     if config.workers < 1:

@@ -34,6 +34,7 @@ from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
+UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
 
 
 @dataclass(frozen=True)
@@ -298,8 +299,11 @@ class AlignedMode(Mode):
     def upscale(self, x: torch.Tensor) -> torch.Tensor:
         if self.model is None:
             return imresize(x, scale=float(self.scale)).clamp(0, 1)
+        from realsr_cli.upscale.tiling import tiled_forward
+
         with torch.inference_mode():
-            return self.model(x).clamp(0, 1)
+            out = tiled_forward(self.model, x, self.scale, tile=UPSCALER_TILE, pad=UPSCALER_PAD, device=self.device)
+        return out.to(self.device).clamp(0, 1)
 
     def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
         lr, _ = image_tensor(self.lr_file(source), self.device)
