@@ -32,7 +32,7 @@ def test_output_is_scale_times_input(scale):
     up = Upscaler([sr_model(ConvUp(scale=scale, depth=2), scale)], CPU, UpscaleOptions(tile=16, tile_pad=2))
     out, stats = up.upscale_pixels(synthetic_image(21, 34))
     assert out.shape == (21 * scale, 34 * scale, 3) and out.dtype == np.uint8
-    assert stats["tiles"] == 2 * 3  # ceil(21 / 16) rows x ceil(34 / 16) columns
+    assert stats["tiles"] == 3  # 1 row (21 <= 16 + 2 * (pad 2 + blend 1)) x ceil(34 / 16) columns
 
 
 def test_16bit_rgb_round_trip_is_not_quantised():

@@ -10,15 +10,20 @@ from tests.upscale_helpers import ConvUp
 
 
 @pytest.mark.parametrize(("h", "w", "tile", "pad"), [(37, 53, 16, 4), (64, 64, 32, 6), (20, 90, 24, 3)])
-def test_windows_cover_every_pixel_once_and_have_equal_size(h, w, tile, pad):
-    windows = plan_windows(h, w, tile, pad)
+@pytest.mark.parametrize("uniform", [True, False])
+def test_windows_cover_every_pixel_once(h, w, tile, pad, uniform):
+    windows = plan_windows(h, w, tile, pad, uniform)
     cover = torch.zeros(h, w, dtype=torch.int32)
     for win in windows:
         cover[win.cy0 : win.cy1, win.cx0 : win.cx1] += 1
         assert 0 <= win.y0 <= win.cy0 and win.cy1 <= win.y1 <= h
         assert 0 <= win.x0 <= win.cx0 and win.cx1 <= win.x1 <= w
     assert bool((cover == 1).all())
-    assert len({(win.y1 - win.y0, win.x1 - win.x0) for win in windows}) == 1  # batchable
+    shapes = {(win.y1 - win.y0, win.x1 - win.x0) for win in windows}
+    if uniform:
+        assert len(shapes) == 1  # batchable
+    else:
+        assert all(win.y1 - win.y0 <= tile + 2 * (pad + pad // 2) for win in windows)  # clipped: no extra compute
 
 
 @pytest.mark.parametrize(("scale", "tile", "batch"), [(2, 16, 1), (3, 13, 3), (4, 20, 4)])

@@ -5,8 +5,8 @@ Super-Resolution with Pure Synthetic Data", ICCVW 2021; github.com/xinntao/Real-
 ``tile x tile`` cores, each core is run with ``tile_pad`` pixels of context on every side and the padding is
 cropped from the output. Differences, for speed and seams:
 
-- every window has the same size (windows at the borders are shifted inwards instead of clipped), so tiles are
-  batched (``batch`` tiles per forward pass);
+- with ``batch > 1`` every window has the same size (windows at the borders are shifted inwards instead of
+  clipped), so ``batch`` tiles go through one forward pass; with ``batch == 1`` border windows are clipped;
 - neighbouring outputs overlap by ``2 * blend`` LR pixels and are cross-faded with linear ramps (each window
   reaches ``pad + blend`` beyond its core, so every kept pixel still has ``pad`` pixels of context), so that a
   model whose receptive field exceeds the pad leaves no visible seam; when the pad covers the receptive field
@@ -41,15 +41,22 @@ class Window:
     cx1: int
 
 
-def _axis_windows(length: int, tile: int, pad: int) -> list[tuple[int, int, int, int]]:
-    """(start, stop, core_start, core_stop) along one axis; windows are all ``min(length, tile + 2 pad)`` long."""
-    size = min(length, tile + 2 * pad)
-    count = max(1, math.ceil(length / tile))
+def _axis_windows(length: int, tile: int, pad: int, uniform: bool) -> list[tuple[int, int, int, int]]:
+    """(start, stop, core_start, core_stop) along one axis.
+
+    ``uniform``: every window is ``tile + 2 pad`` long (border windows shifted inwards) so tiles can be batched;
+    otherwise border windows are clipped to the image (least compute, as Real-ESRGAN).
+    """
+    if tile + 2 * pad >= length:
+        return [(0, length, 0, length)]  # one window already sees the whole axis
     out = []
-    for i in range(count):
+    for i in range(math.ceil(length / tile)):
         c0, c1 = i * tile, min(length, (i + 1) * tile)
-        start = min(max(c0 - pad, 0), length - size)
-        out.append((start, start + size, c0, c1))
+        if uniform:
+            start = min(max(c0 - pad, 0), length - (tile + 2 * pad))
+            out.append((start, start + tile + 2 * pad, c0, c1))
+        else:
+            out.append((max(c0 - pad, 0), min(c1 + pad, length), c0, c1))
     return out
 
 
@@ -58,12 +65,12 @@ def blend_width(tile: int, pad: int) -> int:
     return max(0, min(pad // 2, tile // 4))
 
 
-def plan_windows(height: int, width: int, tile: int, pad: int) -> list[Window]:
+def plan_windows(height: int, width: int, tile: int, pad: int, uniform: bool = True) -> list[Window]:
     """All tiles of an image, row by row; ``tile <= 0`` means one window covering the whole image."""
     if tile <= 0 or (tile >= height and tile >= width):
         return [Window(0, height, 0, width, 0, height, 0, width)]
     reach = pad + blend_width(tile, pad)
-    rows, cols = _axis_windows(height, tile, reach), _axis_windows(width, tile, reach)
+    rows, cols = _axis_windows(height, tile, reach, uniform), _axis_windows(width, tile, reach, uniform)
     return [Window(y0, y1, x0, x1, cy0, cy1, cx0, cx1) for y0, y1, cy0, cy1 in rows for x0, x1, cx0, cx1 in cols]
 
 
@@ -121,7 +128,7 @@ def tiled_forward(
     """
     _, _, height, width = image.shape
     device = device or image.device
-    windows = plan_windows(height, width, tile, pad)
+    windows = plan_windows(height, width, tile, pad, uniform=batch > 1)
     if len(windows) == 1:
         out = model_fn(image.to(device)).float().cpu()
         if on_tile:
@@ -130,8 +137,7 @@ def tiled_forward(
     blend = blend_width(tile, pad)
     acc: torch.Tensor | None = None
     norm = torch.zeros(1, 1, height * scale, width * scale)
-    for start in range(0, len(windows), max(1, batch)):
-        group = windows[start : start + max(1, batch)]
+    for group in _batches(windows, batch):
         inputs = torch.cat([image[:, :, w.y0 : w.y1, w.x0 : w.x1] for w in group]).to(device, non_blocking=True)
         outputs = model_fn(inputs).float().cpu()
         if acc is None:
@@ -150,6 +156,22 @@ def tiled_forward(
             on_tile(len(group))
     assert acc is not None
     return acc / norm.clamp(min=1e-8)
+
+
+def _batches(windows: list[Window], batch: int) -> list[list[Window]]:
+    """Consecutive windows of equal size, at most ``batch`` per group."""
+    groups: list[list[Window]] = []
+    for win in windows:
+        last = groups[-1] if groups else None
+        same = last is not None and (last[0].y1 - last[0].y0, last[0].x1 - last[0].x0) == (
+            win.y1 - win.y0,
+            win.x1 - win.x0,
+        )
+        if same and len(last) < max(1, batch):
+            last.append(win)
+        else:
+            groups.append([win])
+    return groups
 
 
 def tile_count(height: int, width: int, tile: int, pad: int) -> int:
