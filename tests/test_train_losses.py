@@ -68,7 +68,14 @@ def test_relativistic_and_standard_gan_losses():
     real, fake = torch.randn(4, 1, generator=g), torch.randn(4, 1, generator=g)
 
     def bce(x, t):
-        return float(np.mean([-(t * math.log(1 / (1 + math.exp(-v))) + (1 - t) * math.log(1 - 1 / (1 + math.exp(-v)))) for v in x.flatten().tolist()]))
+        return float(
+            np.mean(
+                [
+                    -(t * math.log(1 / (1 + math.exp(-v))) + (1 - t) * math.log(1 - 1 / (1 + math.exp(-v))))
+                    for v in x.flatten().tolist()
+                ]
+            )
+        )
 
     rel = AdversarialLoss("relativistic", weight=0.005)
     expected_g = 0.005 * (bce(real - fake.mean(), 0) + bce(fake - real.mean(), 1)) / 2
@@ -92,7 +99,7 @@ def _save_test_vgg(path, backbone="vgg19", seed=0):
 
 
 def test_perceptual_loss_conv5_4_is_before_activation(tmp_path):
-    torchvision = pytest.importorskip("torchvision")
+    pytest.importorskip("torchvision")
     path = tmp_path / "vgg19-test.pth"
     _save_test_vgg(path)
     from torchvision.models import vgg as tv_vgg

@@ -34,7 +34,7 @@ def main(
 
 
 # Subcommands in pipeline order; each lives in ``realsr_cli/cli/<name>.py`` and exposes ``command``.
-SUBCOMMANDS: list[str] = ["degrade", "learn-degradation", "make-pairs", "upscale", "profile", "score"]
+SUBCOMMANDS: list[str] = ["degrade", "learn-degradation", "make-pairs", "train-sr", "upscale", "profile", "score"]
 
 
 def _register() -> None:
