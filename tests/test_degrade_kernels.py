@@ -115,10 +115,11 @@ def test_find_kernel_files(tmp_path):
         find_kernel_files(tmp_path / "missing", 2)
 
 
-def test_blur_matches_scipy_correlate():
+@pytest.mark.parametrize("size", [7, 17])  # direct convolution and FFT paths
+def test_blur_matches_scipy_correlate(size):
     rng = np.random.default_rng(0)
     img = rng.random((2, 19, 23))
-    k = gaussian_kernel(7, 2.0, 0.8, 0.5)
+    k = gaussian_kernel(size, 2.0, 0.8, 0.5)
     k[0, 1] += 0.05  # make it asymmetric so correlation vs convolution matters
     k /= k.sum()
     out = blur(torch.from_numpy(img)[None], k)[0].numpy()
@@ -141,3 +142,11 @@ def test_blur_subsample_is_kernelgan_model():
     delta = np.zeros((5, 5))
     delta[2, 2] = 1
     np.testing.assert_array_equal(blur_subsample(torch.from_numpy(img), delta, 2).numpy(), img[..., ::2, ::2])
+
+
+def test_zero_padded_kernel_gives_the_same_blur():
+    x = torch.from_numpy(np.random.default_rng(2).random((1, 3, 20, 20)))
+    k = make_kernel({"type": "aniso", "size": 7, "sigma_x": 1.5, "sigma_y": 0.6, "theta": 0.3})
+    padded = make_kernel({"type": "aniso", "size": 7, "sigma_x": 1.5, "sigma_y": 0.6, "theta": 0.3, "pad_to": 21})
+    assert padded.shape == (21, 21)
+    torch.testing.assert_close(blur(x, padded), blur(x, k), atol=1e-12, rtol=0)

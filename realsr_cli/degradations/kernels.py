@@ -212,22 +212,54 @@ def pad2d(x: torch.Tensor, pad: tuple[int, int, int, int], mode: str = "reflect"
     return x.index_select(-2, rows).index_select(-1, cols)
 
 
+FFT_MIN_TAPS = 200  # kernels with more taps (15x15 and up) are applied through the FFT: same result, faster on CPU
+
+
+def trim_kernel(kernel: torch.Tensor) -> torch.Tensor:
+    """Drop all-zero outer rings (e.g. Real-ESRGAN's zero padding to 21x21); the blur result is unchanged."""
+    k = kernel
+    while k.shape[-1] > 2 and k.shape[-2] > 2 and k.shape[-1] % 2 == 1 and k.shape[-2] % 2 == 1:
+        if torch.any(k[..., 0, :] != 0) or torch.any(k[..., -1, :] != 0):
+            break
+        if torch.any(k[..., :, 0] != 0) or torch.any(k[..., :, -1] != 0):
+            break
+        k = k[..., 1:-1, 1:-1]
+    return k
+
+
+def _fft_valid_correlate(xp: torch.Tensor, k: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
+    """'valid' correlation of padded images (..., Hp, Wp) with (k, k) or per-image (B, 1, k, k) kernels via rFFT."""
+    hp, wp = xp.shape[-2:]
+    kh, kw = k.shape[-2:]
+    spec = torch.fft.rfft2(xp) * torch.fft.rfft2(torch.flip(k, dims=(-2, -1)), s=(hp, wp))
+    full = torch.fft.irfft2(spec, s=(hp, wp))
+    return full[..., kh - 1 : kh - 1 + out_hw[0], kw - 1 : kw - 1 + out_hw[1]]
+
+
 def blur(x: torch.Tensor, kernel: np.ndarray | torch.Tensor, padding: str = "reflect") -> torch.Tensor:
-    """Correlate every channel of (B,C,H,W) with one (k, k) kernel (or a (B, k, k) batch of kernels); same size out."""
+    """Correlate every channel of (B,C,H,W) with one (k, k) kernel (or a (B, k, k) batch of kernels); same size out.
+
+    Small kernels use direct convolution, large ones the FFT (identical up to float rounding)."""
     k = torch.as_tensor(np.asarray(kernel) if not isinstance(kernel, torch.Tensor) else kernel)
-    k = k.to(device=x.device, dtype=x.dtype)
+    k = trim_kernel(k.to(device=x.device, dtype=x.dtype))
     b, c, h, w = x.shape
     kh, kw = k.shape[-2:]
     xp = pad2d(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2), padding)
+    if kh * kw >= FFT_MIN_TAPS:
+        return _fft_valid_correlate(xp, k if k.dim() == 2 else k[:, None], (h, w))
     if k.dim() == 2:
-        weight = k.expand(c, 1, kh, kw)
-        return F.conv2d(xp, weight, groups=c)
+        return F.conv2d(xp, k.expand(c, 1, kh, kw), groups=c)
     weight = k[:, None].expand(b, c, kh, kw).reshape(b * c, 1, kh, kw)
     out = F.conv2d(xp.reshape(1, b * c, *xp.shape[-2:]), weight, groups=b * c)
     return out.reshape(b, c, h, w)
 
 
 def blur_subsample(x: torch.Tensor, kernel: np.ndarray | torch.Tensor, scale: int) -> torch.Tensor:
-    """``(I * k)↓s``: symmetric-padded correlation with ``k``, then every ``s``-th pixel from the first."""
+    """``(I * k)↓s``: symmetric-padded correlation with ``k`` evaluated only at every ``s``-th pixel from the first."""
     s = int(scale)
-    return blur(x, kernel, padding="symmetric")[..., ::s, ::s]
+    k = torch.as_tensor(np.asarray(kernel) if not isinstance(kernel, torch.Tensor) else kernel)
+    k = trim_kernel(k.to(device=x.device, dtype=x.dtype))
+    c = x.shape[1]
+    kh, kw = k.shape[-2:]
+    xp = pad2d(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2), "symmetric")
+    return F.conv2d(xp, k.expand(c, 1, kh, kw), groups=c, stride=s)
