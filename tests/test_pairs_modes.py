@@ -118,14 +118,17 @@ def test_same_seed_same_bytes_and_worker_count_does_not_matter(tmp_path):
     for i, sigma in enumerate((0.8, 1.6, 2.4)):
         g = np.exp(-0.5 * (np.arange(-3, 4) / sigma) ** 2)
         np.save(tmp_path / f"k/k{i}_kernel_x4.npy", np.outer(g, g) / np.outer(g, g).sum())
+    (tmp_path / "noise").mkdir()
+    for i in range(3):
+        write_image(tmp_path / f"noise/n{i}.png", synthetic_image(8, 8, seed=20 + i))
     outs = []
     for name, workers, seed in (("a", 1, 5), ("b", 2, 5), ("c", 1, 6)):
         cfg = PairsConfig(hr_dir, tmp_path / name, scale=4, kernels=tmp_path / "k", seed=seed, workers=workers)
-        cfg.quiet = True
+        cfg.noise_patches, cfg.patch_size, cfg.quiet = tmp_path / "noise", 16, True
         make_pairs(cfg)
         outs.append(tmp_path / name)
     files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.png"))
-    assert len(files) == 6
+    assert len(files) == 24
     for rel in files:
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes()
     kernels = [[_kernel_of(r) for r in read_manifest(o)] for o in outs]
@@ -235,25 +238,32 @@ def test_overwrite_rules_and_stale_pairs(tmp_path, cli):
     assert into_input.exit_code == 1
 
 
-def test_kernel_mode_injects_zero_mean_real_noise_patches(tmp_path):
-    """Noise patch of +-25 grey levels around its mean: with a delta kernel, |LR - HR[::s, ::s]| = 25 everywhere."""
+def test_kernel_mode_injects_a_zero_mean_real_noise_patch_per_pair(tmp_path):
+    """Noise patches of +-25 / +-10 grey levels: with a delta kernel, |LR - HR[::s, ::s]| is that amplitude."""
     hr_dir = _folder(tmp_path / "hr", [(32, 48)])
     (tmp_path / "k").mkdir()
     np.save(tmp_path / "k/d_kernel_x4.npy", _delta_kernel())
     (tmp_path / "noise").mkdir()
-    checker = np.where(np.indices((6, 6)).sum(0) % 2 == 0, 100, 150).astype(np.uint8)
-    write_image(tmp_path / "noise/n0.png", np.repeat(checker[:, :, None], 3, axis=2))
+    even = np.indices((6, 6)).sum(0) % 2 == 0
+    for name, amplitude in (("n25", 25), ("n10", 10)):
+        checker = np.where(even, 128 - amplitude, 128 + amplitude).astype(np.uint8)
+        write_image(tmp_path / f"noise/{name}.png", np.repeat(checker[:, :, None], 3, axis=2))
     cfg = PairsConfig(hr_dir, tmp_path / "out", scale=4, kernels=tmp_path / "k", noise_patches=tmp_path / "noise")
-    cfg.quiet = True
-    record = make_pairs(cfg).records[0]
-    ops = [op["op"] for op in record["degradation"]["ops"]]
-    assert ops == ["kernel_downsample", "noise_patch"]
-    assert record["degradation"]["ops"][1]["file"].endswith("n0.png")
-    hr = _pixels(tmp_path / "out/hr/im0.png").astype(int)[::4, ::4]
-    diff = _pixels(tmp_path / "out/lr/im0.png").astype(int) - hr
-    inside = (hr > 30) & (hr < 225)
-    assert inside.mean() > 0.9 and np.all(np.abs(diff[inside]) == 25)
-    assert abs(np.sign(diff[inside]).mean()) < 0.3
+    cfg.patch_size, cfg.quiet = 16, True
+    records = make_pairs(cfg).records
+    assert len(records) == 6
+    draws = set()
+    for record in records:
+        assert [op["op"] for op in record["degradation"]["ops"]] == ["kernel_downsample"]
+        (noise,) = record["pair_degradation"]["ops"]
+        assert noise["op"] == "noise_patch"
+        draws.add((Path(noise["file"]).name, tuple(noise["offset"])))
+        amplitude = 25 if noise["file"].endswith("n25.png") else 10
+        hr = _pixels(tmp_path / "out" / record["hr"]).astype(int)[::4, ::4]
+        diff = _pixels(tmp_path / "out" / record["lr"]).astype(int) - hr
+        inside = (hr > 30) & (hr < 225)
+        assert inside.mean() > 0.8 and np.all(np.abs(diff[inside]) == amplitude)
+    assert len(draws) > 1 and {name for name, _ in draws} == {"n25.png", "n10.png"}  # drawn per pair
     _assert_regenerates(tmp_path / "out")
 
 

@@ -144,11 +144,11 @@ def _write_pairs(config: PairsConfig, mode: Mode, source: Source, inputs: frozen
     loaded = mode.load(source)
     params = mode.sample(rng, loaded.hr)
     lr = mode.degrade(loaded.hr, params, source)
-    hr_pixels, lr_pixels = to_pixels(loaded.hr, loaded.dtype), to_pixels(lr, loaded.dtype)
+    hr_pixels = to_pixels(loaded.hr, loaded.dtype)
     height, width = hr_pixels.shape[:2]
-    if lr_pixels.shape[:2] != (height // config.scale, width // config.scale):
+    if tuple(lr.shape[-2:]) != (height // config.scale, width // config.scale):
         raise RealSRError(
-            f"{source.path}: degraded image is {lr_pixels.shape[1]}x{lr_pixels.shape[0]}, "
+            f"{source.path}: degraded image is {lr.shape[-1]}x{lr.shape[-2]}, "
             f"expected {width // config.scale}x{height // config.scale}"
         )
     size = tuple(loaded.info.get("source_size", (height, width)))
@@ -163,10 +163,16 @@ def _write_pairs(config: PairsConfig, mode: Mode, source: Source, inputs: frozen
             result.flat_skipped += 1
             continue
         lr_box = box.scaled_down(config.scale)
+        rows, cols = lr_box.slices()
+        pair_params = mode.sample_pair(item_rng(config.seed, source.key, index), lr[..., rows, cols])
+        lr_patch = to_pixels(mode.degrade_pair(lr[..., rows, cols], pair_params), loaded.dtype)
         stem = source.key if config.patch_size == 0 else f"{source.key}_{index:04d}"
         write_image(out / "hr" / f"{stem}.png", hr_patch, overwrite=config.overwrite, inputs=inputs)
-        write_image(out / "lr" / f"{stem}.png", lr_pixels[lr_box.slices()], overwrite=config.overwrite, inputs=inputs)
-        result.records.append(_record(config, mode, source, stem, box, lr_box, loaded.info, params))
+        write_image(out / "lr" / f"{stem}.png", lr_patch, overwrite=config.overwrite, inputs=inputs)
+        record = _record(config, mode, source, stem, box, lr_box, loaded.info, params)
+        if pair_params is not None:
+            record["pair_degradation"] = pair_params
+        result.records.append(record)
     return result
 
 

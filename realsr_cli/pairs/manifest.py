@@ -3,8 +3,9 @@
 Each line holds ``stem``, the ``hr``/``lr`` file names (relative to the pairs folder), the ``source`` image
 (and ``source_info``: its size, the clean-up downscale, the multiple-of-``s`` crop), the HR ``box`` and the
 ``lr_box`` (= ``box / s``) as ``[top, left, height, width]`` in the prepared HR/LR images, ``scale``, ``mode``
-with its ``mode_options`` (preset, kernel and noise folders, model files) and ``degradation`` (every sampled
-value: kernel file, noise patch file, preset parameters and noise seeds).
+with its ``mode_options`` (preset, kernel and noise folders, model files), ``degradation`` (every value sampled for
+the whole image: kernel file, preset parameters, noise seeds) and, for the kernel + noise mode, ``pair_degradation``
+(the noise patch file and offset drawn for this pair's LR crop).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def regenerate_pair(record: dict[str, Any], mode: Mode | None = None) -> tuple[n
     source = Source(Path(record["source"]), record["source_key"], info.get("cleanup_scale"))
     loaded = mode.load(source)
     lr = mode.degrade(loaded.hr, record["degradation"], source)
-    hr_pixels, lr_pixels = to_pixels(loaded.hr, loaded.dtype), to_pixels(lr, loaded.dtype)
     box, lr_box = Box.from_list(record["box"]), Box.from_list(record["lr_box"])
-    return hr_pixels[box.slices()], lr_pixels[lr_box.slices()]
+    rows, cols = lr_box.slices()
+    lr_patch = mode.degrade_pair(lr[..., rows, cols], record.get("pair_degradation"))
+    return to_pixels(loaded.hr, loaded.dtype)[box.slices()], to_pixels(lr_patch, loaded.dtype)

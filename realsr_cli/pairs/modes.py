@@ -99,6 +99,13 @@ class Mode:
     def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
         raise NotImplementedError
 
+    def sample_pair(self, rng: np.random.Generator, lr: torch.Tensor) -> dict[str, Any] | None:
+        """Random choices made per pair on its LR crop (None: the mode has no per-pair step)."""
+        return None
+
+    def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
+        return lr
+
 
 class SelfMode(Mode):
     """ZSSR/SimUSR self pairs: LR = MATLAB bicubic ``imresize(HR, 1/s)``."""
@@ -165,7 +172,9 @@ def _folder(flag: str, folder: Path | str | None) -> Path | None:
 class KernelNoiseMode(RecipeMode):
     """Ji et al. (NTIRE 2020 winner): ``(HR * k)↓s`` with an estimated kernel, plus a real noise patch.
 
-    Runs the engine's ``kernel-noise`` preset (without its noise step when no ``--noise-patches`` are given).
+    Runs the engine's ``kernel-noise`` preset in two parts: the kernel step on the whole image, then the noise step
+    on each pair's LR crop with its own randomly drawn noise patch (as RealSR's ``LQGT_dataset.py`` injects one per
+    training patch), skipped when no ``--noise-patches`` are given.
     """
 
     name = "kernel-noise"
@@ -180,12 +189,24 @@ class KernelNoiseMode(RecipeMode):
         self.noise_dir = _folder("--noise-patches", noise_patches)
         self.kernel_files = find_kernel_files(self.kernels_dir, self.scale)  # clear error when there are none
         config = load_preset("kernel-noise", "degradation")
-        if self.noise_dir is None:
-            config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
-        self.degradation = Degradation(config, self.kernels_dir, self.noise_dir)
+        noise_steps = [step for step in config["steps"] if step.get("op") == "noise_patch"]
+        config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
+        self.degradation = Degradation(config, self.kernels_dir)
+        self.noise = None
+        if self.noise_dir is not None:
+            self.noise = Degradation({"name": "noise-patch", "steps": noise_steps}, noise_patches_dir=self.noise_dir)
 
     def options(self) -> dict[str, Any]:
         return {"kernels": str(self.kernels_dir), "noise_patches": str(self.noise_dir) if self.noise_dir else None}
+
+    def sample_pair(self, rng: np.random.Generator, lr: torch.Tensor) -> dict[str, Any] | None:
+        """A noise patch (and its offset) for each pair, as RealSR's data loader draws one per training patch."""
+        if self.noise is None:
+            return None
+        return self.noise.sample(rng, tuple(int(v) for v in lr.shape[-2:]), 1)
+
+    def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
+        return lr if params is None or self.noise is None else self.noise.apply(lr, params).clamp(0, 1)
 
 
 class PresetMode(RecipeMode):
