@@ -102,3 +102,22 @@ def test_resize_nearest_and_area_semantics():
     np.testing.assert_allclose(resize(x, (2, 2), "area")[0, 0].numpy(), [[2.5, 4.5], [10.5, 12.5]])
     with pytest.raises(ValueError):
         resize(x, (2, 2), "cubic-spline")
+
+
+def test_resize_methods_agree_with_opencv_and_pillow():
+    import cv2
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    img = rng.random((40, 56)).astype(np.float32)
+    x = torch.from_numpy(img)[None, None]
+    for method, flag in (("bilinear", cv2.INTER_LINEAR), ("area", cv2.INTER_AREA), ("nearest", cv2.INTER_NEAREST)):
+        ours = resize(x, (10, 14), method)[0, 0].numpy()
+        np.testing.assert_allclose(ours, cv2.resize(img, (14, 10), interpolation=flag), atol=1e-5, err_msg=method)
+    up = resize(x, (80, 112), "bicubic")[0, 0].numpy()  # a = -0.75 as OpenCV; borders differ (clamp vs reflect)
+    np.testing.assert_allclose(
+        up[4:-4, 4:-4], cv2.resize(img, (112, 80), interpolation=cv2.INTER_CUBIC)[4:-4, 4:-4], atol=1e-5
+    )
+    lanczos = resize(x, (20, 28), "lanczos")[0, 0].numpy()  # Pillow's antialiased Lanczos-3, away from the borders
+    pil = np.asarray(Image.fromarray(img, mode="F").resize((28, 20), Image.LANCZOS))
+    np.testing.assert_allclose(lanczos[4:-4, 4:-4], pil[4:-4, 4:-4], atol=1e-4)

@@ -227,11 +227,24 @@ def trim_kernel(kernel: torch.Tensor) -> torch.Tensor:
     return k
 
 
+def _fast_length(n: int) -> int:
+    """Smallest 5-smooth length >= n (fast FFT sizes; zero padding beyond the image does not change 'valid')."""
+    m = n
+    while True:
+        r = m
+        for p in (2, 3, 5):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
+
+
 def _fft_valid_correlate(xp: torch.Tensor, k: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
     """'valid' correlation of padded images (..., Hp, Wp) with (k, k) or per-image (B, 1, k, k) kernels via rFFT."""
-    hp, wp = xp.shape[-2:]
+    hp, wp = _fast_length(xp.shape[-2]), _fast_length(xp.shape[-1])
     kh, kw = k.shape[-2:]
-    spec = torch.fft.rfft2(xp) * torch.fft.rfft2(torch.flip(k, dims=(-2, -1)), s=(hp, wp))
+    spec = torch.fft.rfft2(xp, s=(hp, wp)) * torch.fft.rfft2(torch.flip(k, dims=(-2, -1)), s=(hp, wp))
     full = torch.fft.irfft2(spec, s=(hp, wp))
     return full[..., kh - 1 : kh - 1 + out_hw[0], kw - 1 : kw - 1 + out_hw[1]]
 
