@@ -149,3 +149,55 @@ def test_srvgg_keys_detected(tmp_path):
 def _save(path, sd):
     torch.save(sd, path)
     return path
+
+
+def test_rrdbnet_and_compact_match_spandrel():
+    """spandrel (chaiNNer's independent loader) runs the same published-format weights: outputs must agree."""
+    spandrel = pytest.importorskip("spandrel")
+    from realsr_cli.models.checkpoint import _convert, _infer_args
+
+    x = torch.rand(1, 3, 6, 5)
+    old = esrgan_old_state_dict(nb=2, nf=16, gc=32)
+    ours = build_arch("rrdbnet", scale=4, num_block=2, num_feat=16, num_grow_ch=32).eval()
+    ours.load_state_dict(_convert("rrdbnet", old))
+    ref = spandrel.ModelLoader().load_from_state_dict(old).model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+    compact = build_arch("srvggnet-compact", scale=4, num_feat=16, num_conv=3).eval()
+    with torch.no_grad():
+        for p in compact.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    sd = compact.state_dict()
+    args, scale = _infer_args("srvggnet-compact", sd, None)
+    assert scale == 4 and args["num_conv"] == 3 and args["act_type"] == "prelu"
+    ref = spandrel.ModelLoader().load_from_state_dict(sd).model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(compact(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # 3*256*9+256 + 32*2*(256*256*9+256) + (256*256*9+256) + 2*(256*1024*9+1024) + 256*3*9+3 (EDSR, 43 M)
+        ("edsr", 7168 + 64 * 590_080 + 590_080 + 2 * 2_360_320 + 6915),
+        ("rcan", 15_592_355),  # RCAN paper: ~16 M (15.59 M without the mean-shift convs)
+        ("patchgan", 2_765_633),  # pix2pix prints "Total number of parameters : 2.765 M" for netD basic
+        ("unet-sn", 4_376_897),  # Real-ESRGAN net_d (4.38 M)
+    ],
+)
+def test_other_param_counts(name, expected):
+    with torch.device("meta"):
+        model = build_arch(name)
+    assert n_params(model) == expected
+
+
+def test_discriminator_outputs():
+    x = torch.rand(2, 3, 128, 128)
+    assert build_arch("vgg128")(x).shape == (2, 1)
+    assert build_arch("unet-sn", num_feat=8)(x[:, :, :32, :32]).shape == (2, 1, 32, 32)
+    assert build_arch("patchgan", ndf=8)(x[:, :, :64, :64]).shape == (2, 1, 6, 6)  # 70x70 receptive-field patches
+    with pytest.raises(ValueError, match="128x128"):
+        build_arch("vgg128", num_feat=8)(x[:, :, :64, :64])
+    sd = build_arch("unet-sn", num_feat=8).state_dict()
+    assert "conv1.weight_orig" in sd and "conv0.weight" in sd  # Real-ESRGAN net_d key layout (spectral norm)

@@ -32,36 +32,43 @@ def _targets(archs: list[str] | None, models: list[Path] | None) -> list[str]:
     return names
 
 
-def _table(rows: list[dict[str, Any]], verbose: bool) -> Table:
+def _table(rows: list[dict[str, Any]]) -> Table:
     mem_kind = next((r["memory_kind"] for r in rows if r.get("memory_kind")), None)
-    mem_label = {"cuda_max_allocated": "Max alloc [MB]", "cpu_peak_rss": "Peak RSS [MB]"}.get(mem_kind, "Memory [MB]")
+    mem_label = {"cuda_max_allocated": "Max alloc\n[MB]", "cpu_peak_rss": "Peak RSS\n[MB]"}.get(
+        mem_kind, "Memory\n[MB]"
+    )
     first = rows[0]
     table = Table(
-        title=f"AIM 2020 protocol: LR {first['input'][0]}x{first['input'][1]}, x{first['scale']}, device {first['device']}",
-        caption="MACs: KAIR/AIM 2020 rule (the report's 'FLOPs'); FLOPs = 2 x MACs; "
-        "activations = elements of conv outputs; fvcore/ptflops in GMACs; runtime = best-of-runs mean per image",
+        title=f"AIM 2020 protocol: LR {first['input'][0]}x{first['input'][1]}, x{first['scale']}, {first['device']}",
+        caption="MACs: KAIR/AIM 2020 rule (the report's 'FLOPs'); FLOPs = 2 x MACs; activations = elements of "
+        "conv outputs; fvcore/ptflops in GMACs (--verbose explains differences); runtime = best-of-runs mean per image",
     )
-    for col in ("Model", "Params", "MACs [G]", "FLOPs [G]", "Act. [M]", "Convs", "fvcore [G]", "ptflops [G]"):
-        table.add_column(escape(col), justify="left" if col == "Model" else "right")
-    table.add_column(escape("Runtime [ms]"), justify="right")
-    table.add_column(escape(mem_label), justify="right")
 
     def g(v: int | None) -> str:
         return "-" if v is None else f"{v / 1e9:.2f}"
 
+    columns: list[tuple[str, Any]] = [
+        ("Model", lambda r: r["name"]),
+        ("Params", lambda r: f"{r['params']:,}"),
+        ("MACs\n[G]", lambda r: g(r["macs"])),
+        ("FLOPs\n[G]", lambda r: g(r["flops"])),
+        ("Activations\n[M]", lambda r: f"{r['activations'] / 1e6:.2f}"),
+        ("Convs", lambda r: str(r["conv_layers"])),
+    ]
+    if any(r["fvcore_macs"] is not None or r["ptflops_macs"] is not None for r in rows):
+        columns += [
+            ("fvcore\n[GMACs]", lambda r: g(r["fvcore_macs"])),
+            ("ptflops\n[GMACs]", lambda r: g(r["ptflops_macs"])),
+        ]
+    if any(r["runtime_s"] is not None for r in rows):
+        columns += [
+            ("Runtime\n[ms]", lambda r: "-" if r["runtime_s"] is None else f"{r['runtime_s'] * 1e3:.1f}"),
+            (mem_label, lambda r: "-" if r["memory_bytes"] is None else f"{r['memory_bytes'] / 2**20:.0f}"),
+        ]
+    for name, _ in columns:
+        table.add_column(escape(name), justify="left" if name == "Model" else "right", no_wrap=name != "Model")
     for r in rows:
-        table.add_row(
-            r["name"],
-            f"{r['params']:,}",
-            g(r["macs"]),
-            g(r["flops"]),
-            f"{r['activations'] / 1e6:.2f}",
-            str(r["conv_layers"]),
-            g(r["fvcore_macs"]),
-            g(r["ptflops_macs"]),
-            "-" if r["runtime_s"] is None else f"{r['runtime_s'] * 1e3:.1f}",
-            "-" if r["memory_bytes"] is None else f"{r['memory_bytes'] / 2**20:.0f}",
-        )
+        table.add_row(*(fmt(r) for _, fmt in columns))
     return table
 
 
@@ -133,7 +140,7 @@ def command(
                 error_line(failures[-1].message)
             progress.advance(task)
     if rows and not quiet:
-        out_console.print(_table(rows, verbose))
+        out_console.print(_table(rows))
         if verbose:
             for r in rows:
                 out_console.print(f"[bold]{r['name']}[/bold]")
