@@ -138,3 +138,19 @@ def test_single_file_to_file_path(tmp_path):
     report = upscale_files(tmp_path / "a.png", tmp_path / "big.webp", _nearest(4), quiet=True)
     assert report.results[0].out_size == (32, 48)
     assert read_image(tmp_path / "big.webp").pixels.shape == (32, 48, 3)
+
+
+def test_palette_png_with_transparency(tmp_path):
+    from PIL import Image as PILImage
+
+    rgb = synthetic_image(8, 10, seed=7)
+    pal = PILImage.fromarray(rgb).convert("P", palette=PILImage.ADAPTIVE, colors=16)
+    pal.save(tmp_path / "pal.png", transparency=0)
+    with PILImage.open(tmp_path / "pal.png") as saved:
+        expected = np.asarray(saved.convert("RGBA"))
+    assert (expected[:, :, 3] == 0).any() and (expected[:, :, 3] == 255).any()
+    report = upscale_files(tmp_path / "pal.png", tmp_path / "out", _nearest(2), quiet=True)
+    assert not report.failures
+    out = read_image(tmp_path / "out" / "pal.png").pixels
+    assert out.shape == (16, 20, 4)
+    np.testing.assert_array_equal(out, _repeat(expected, 2))

@@ -1,0 +1,111 @@
+"""Upscale throughput (input megapixels/s): this tool's pipeline vs the Real-ESRGAN-style reference loop.
+
+Reference = ``RealESRGANer.tile_process`` from xinntao/Real-ESRGAN (one tile at a time, fp32, no batching, tiles
+clipped at the borders, padding cropped from each output) and, untiled, a plain ``model(x)`` under ``no_grad``.
+Both run the same model on the same input in the same process; ratios > 1 mean this tool is faster.
+
+Models: the shipped ``default`` model when installed (else SRVGGNetCompact, Real-ESRGAN's "general x4v3" size, as a
+stand-in) and RRDBNet (ESRGAN, 23 blocks). CPU sizes are reduced so the run ends in a few minutes on a shared CPU;
+for RRDBNet the tile is scaled down with the input (``REALSR_BENCH_RRDB_TILE``). On CUDA, fp16 vs fp32 as well.
+Environment: ``REALSR_BENCH_SMALL_SIZE`` (default 320), ``REALSR_BENCH_RRDB_SIZE`` (default 64 on CPU, 512 on CUDA).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import torch
+
+from realsr_cli.archs import build_arch
+from realsr_cli.errors import RealSRError
+from realsr_cli.models.loading import SRModel, load_sr_model
+from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler
+
+
+def reference_tile_process(model: torch.nn.Module, img: torch.Tensor, scale: int, tile: int, pad: int) -> torch.Tensor:
+    """Real-ESRGAN's ``tile_process``: one tile at a time, padding cropped from each output tile."""
+    batch, channel, height, width = img.shape
+    output = img.new_zeros((batch, channel, height * scale, width * scale))
+    tiles_x, tiles_y = math.ceil(width / tile), math.ceil(height / tile)
+    for y in range(tiles_y):
+        for x in range(tiles_x):
+            ofs_x, ofs_y = x * tile, y * tile
+            in_x0, in_x1 = ofs_x, min(ofs_x + tile, width)
+            in_y0, in_y1 = ofs_y, min(ofs_y + tile, height)
+            in_x0p, in_x1p = max(in_x0 - pad, 0), min(in_x1 + pad, width)
+            in_y0p, in_y1p = max(in_y0 - pad, 0), min(in_y1 + pad, height)
+            with torch.no_grad():
+                out_tile = model(img[:, :, in_y0p:in_y1p, in_x0p:in_x1p])
+            ox0, oy0 = (in_x0 - in_x0p) * scale, (in_y0 - in_y0p) * scale
+            w, h = (in_x1 - in_x0) * scale, (in_y1 - in_y0) * scale
+            output[:, :, in_y0 * scale : in_y1 * scale, in_x0 * scale : in_x1 * scale] = out_tile[
+                :, :, oy0 : oy0 + h, ox0 : ox0 + w
+            ]
+    return output
+
+
+def _time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _small_model(device: torch.device) -> SRModel:
+    try:
+        return load_sr_model("default", device, 4)
+    except RealSRError:
+        module = build_arch("srvggnet-compact", scale=4).eval().to(device)
+        return SRModel(module=module, scale=4, name="srvggnet-compact (stand-in for default)", arch="srvgg", source="")
+
+
+def _rrdb(device: torch.device) -> SRModel:
+    module = build_arch("rrdbnet", scale=4).eval().to(device)
+    return SRModel(module=module, scale=4, name="rrdbnet (23 blocks)", arch="rrdbnet", source="")
+
+
+def bench_model(model: SRModel, size: int, tile: int, device: torch.device, repeats: int) -> None:
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    mp = size * size / 1e6
+    xd = x.to(device)
+    print(f"\n{model.name}: {size}x{size} input ({mp:.3f} MP), x{model.scale}, tile {tile}, {device}", flush=True)
+    rows = []
+    for label, t in (("untiled", 0), (f"tile {tile}", tile)):
+        if t == 0:
+            ref = _time(lambda: model.module(xd), repeats)  # noqa: B023
+        else:
+            ref = _time(lambda: reference_tile_process(model.module, xd, model.scale, t, 10), repeats)  # noqa: B023
+        ours = Upscaler([model], device, UpscaleOptions(tile=t, tile_pad=10, precision="fp32", batch=1))
+        mine = _time(lambda: ours.upscale_tensor(x), repeats)  # noqa: B023
+        rows.append((label, "fp32", mp / ref, mp / mine))
+        if device.type == "cuda":
+            half = Upscaler([model], device, UpscaleOptions(tile=t, tile_pad=10, precision="fp16", batch=4))
+            half.upscale_tensor(x)
+            rows.append((label, "fp16 batch 4", mp / ref, mp / _time(lambda: half.upscale_tensor(x), repeats)))  # noqa: B023
+    print(f"  {'mode':<10} {'ours':<13} {'reference MP/s':>15} {'ours MP/s':>10} {'ratio':>6}")
+    for label, prec, ref_mps, our_mps in rows:
+        print(f"  {label:<10} {prec:<13} {ref_mps:>15.4f} {our_mps:>10.4f} {our_mps / ref_mps:>6.2f}", flush=True)
+
+
+def main() -> None:
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    torch.set_grad_enabled(False)
+    small = int(os.environ.get("REALSR_BENCH_SMALL_SIZE", 1024 if cuda else 320))
+    rrdb = int(os.environ.get("REALSR_BENCH_RRDB_SIZE", 512 if cuda else 64))
+    rrdb_tile = int(os.environ.get("REALSR_BENCH_RRDB_TILE", 256 if cuda else 32))
+    repeats = 3 if cuda else 1
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
+    bench_model(_small_model(device), small, 256, device, repeats)
+    bench_model(_rrdb(device), rrdb, rrdb_tile, device, repeats)
+    torch.set_grad_enabled(True)
+
+
+if __name__ == "__main__":
+    main()
