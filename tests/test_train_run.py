@@ -240,3 +240,15 @@ def test_paired_patches_are_aligned_and_deterministic(tmp_path):
         assert (F.avg_pool2d(s["hr"][None], 2)[0] - s["lr"]).abs().max() <= 0.5 / 255 + 1e-6
         assert torch.equal(s["hr"], PairedPatches(folder, 2, 16, seed=5)[k]["hr"])
     assert list(StepSampler(2, 4, batch=3, rank=1, world=2)) == [15, 16, 17, 21, 22, 23]
+
+
+def test_validation_with_lpips_keeps_best_by_lpips(pairs, tmp_path, monkeypatch, shared_weights):
+    alex = shared_weights / "alexnet-features.pth"
+    if not alex.is_file():
+        pytest.skip("alexnet-features.pth not in ../shared/weights")
+    monkeypatch.setenv("REALSR_LPIPS_BACKBONE", str(alex))
+    train_dir, val_dir = pairs
+    cfg = tiny_cfg("msrresnet", "train.val_lpips=true", "train.best_metric=lpips", "train.val_every=1", iters=2)
+    result = train_sr(train_dir, tmp_path / "run", cfg, val_dir=val_dir, device="cpu", quiet=True)
+    assert 0 <= result.val["lpips"] <= 1
+    assert result.best["metric"] == "lpips" and result.best["value"] <= result.val["lpips"] + 1e-12

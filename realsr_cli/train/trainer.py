@@ -191,6 +191,8 @@ class Trainer:
                 self.net_d = DDP(self.net_d, device_ids=ids)
         self.dataset = make_dataset(self.data_dir, cfg, self.seed)
         self.val_set = validation_pairs(self.val_dir) if self.val_dir else []
+        # built before training so that missing LPIPS weights fail fast, not at the first validation
+        self.lpips = self._lpips() if self.val_set and tcfg.get("val_lpips") and self.dist.main else None
         self._tb = None
 
     # ----------------------------------------------------------------- state
@@ -331,7 +333,7 @@ class Trainer:
         model = self.ema.model if self.ema is not None else _unwrap(self.net_g)
         was_training = model.training
         model.eval()
-        lpips_fn = self._lpips() if self.cfg["train"].get("val_lpips") else None
+        lpips_fn = self.lpips
         sums: dict[str, float] = {"psnr": 0.0, "ssim": 0.0, "l1": 0.0}
         if lpips_fn is not None:
             sums["lpips"] = 0.0
@@ -354,11 +356,15 @@ class Trainer:
 
         return LPIPS(net="alex", device="cpu")
 
-    def _is_better(self, val: dict[str, float]) -> bool:
+    def _best_metric(self, val: dict[str, float]) -> str:
         metric = str(self.cfg["train"].get("best_metric", "psnr"))
+        return metric if metric in val else "psnr"
+
+    def _is_better(self, val: dict[str, float]) -> bool:
+        metric = self._best_metric(val)
         if metric not in val or math.isnan(val[metric]):
             return False
-        if self.best is None:
+        if self.best is None or self.best["metric"] != metric:
             return True
         lower_better = metric in ("lpips", "l1")
         return val[metric] < self.best["value"] if lower_better else val[metric] > self.best["value"]
@@ -426,7 +432,15 @@ class Trainer:
                     self.sched_d.step()
                 rate = (self.iter - start_iter) / max(1e-9, time.perf_counter() - start_time)
                 if self.iter % log_every == 0 or self.iter == stop:
-                    self._log({"iter": self.iter, "lr": self.opt_g.param_groups[0]["lr"], "it_s": rate, **logs})
+                    self._log(
+                        {
+                            "iter": self.iter,
+                            "lr": self.opt_g.param_groups[0]["lr"],
+                            "it_s": rate,
+                            "time": time.perf_counter() - start_time,
+                            **logs,
+                        }
+                    )
                 progress.update(task, completed=self.iter, status=f"l_total {logs['l_total']:.4g}  {rate:.2f} it/s")
                 if self.val_set and val_every > 0 and self.iter % val_every == 0:
                     val = self._validate_and_keep()
@@ -449,7 +463,7 @@ class Trainer:
         if self.dist.main:
             self._log({"iter": self.iter, **{f"val_{k}": v for k, v in val.items()}})
             if self._is_better(val):
-                metric = str(self.cfg["train"].get("best_metric", "psnr"))
+                metric = self._best_metric(val)
                 self.best = {"iter": self.iter, "metric": metric, "value": val[metric], "val": val}
                 self._save_model(self.run_dir / "model_best.pt", val)
             info_line(f"iter {self.iter}: " + ", ".join(f"{k} {v:.4f}" for k, v in val.items()), quiet=self.quiet)
