@@ -72,3 +72,22 @@ def test_safetensors(tmp_path):
     save_file(model.state_dict(), str(tmp_path / "m.safetensors"))
     loaded, info = load_model(tmp_path / "m.safetensors")
     assert info.arch == "srvggnet-compact" and info.scale == 2
+
+
+@pytest.mark.parametrize(
+    ("arch", "kwargs", "scale"),
+    [
+        ("rfdn", {"nf": 8, "num_modules": 2}, 3),
+        ("pan", {"nf": 8, "unf": 6, "nb": 2}, 4),
+        ("imdn", {"nf": 8, "num_modules": 2}, 2),
+    ],
+)
+def test_official_aim2020_state_dicts_detected(tmp_path, arch, kwargs, scale):
+    model = build_arch(arch, scale=scale, **kwargs).eval()
+    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, tmp_path / "official.pth")  # DataParallel
+    loaded, info = load_model(tmp_path / "official.pth")
+    assert info.arch == arch and info.scale == scale
+    assert all(info.arch_args[k] == v for k, v in kwargs.items())
+    x = torch.rand(1, 3, 20, 18)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))

@@ -8,7 +8,8 @@
 ``load_model`` prefers ``params_ema`` (as BasicSR/Real-ESRGAN inference does), and also reads foreign files: BasicSR
 ``{"params": ..., "params_ema": ...}`` dicts, bare state dicts (original ESRGAN ``RRDB_ESRGAN_x4.pth``), and
 ``.safetensors``. For foreign files the architecture is given by the caller or recognised from the keys (RRDBNet in
-its three key layouts, SRVGGNetCompact, MSRResNet).
+its three key layouts, SRVGGNetCompact, MSRResNet, and the official RFDN / PAN / KAIR-IMDN files) and its
+hyper-parameters are inferred from tensor shapes. PAN x3 files cannot be told from x2 by shape: pass ``scale=3``.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def detect_arch(state: dict[str, torch.Tensor]) -> str | None:
     if "conv_first.weight" in state and ("recon_trunk.0.conv1.weight" in state or "body.0.conv1.weight" in state):
         if "upconv1.weight" in state:
             return "msrresnet"
+    if "B1.c1_d.weight" in state and "upsampler.0.weight" in state:
+        return "rfdn"
+    if "SCPA_trunk.0.conv1_a.weight" in state:
+        return "pan"
+    if "model.1.sub.0.conv1.0.weight" in state and "model.1.sub.0.conv1x1.weight" in state:
+        return "imdn"
     return None
 
 
@@ -125,6 +132,24 @@ def _infer_args(arch: str, state: dict[str, torch.Tensor], scale: int | None) ->
         inferred = 4 if "upconv2.weight" in state else int(round((state["upconv1.weight"].shape[0] / num_feat) ** 0.5))
         args = {"num_in_ch": int(num_in), "num_out_ch": int(state["conv_last.weight"].shape[0])}
         return {**args, "num_feat": int(num_feat), "num_block": num_block}, int(scale or inferred)
+    if arch == "rfdn":
+        nf, in_nc = state["fea_conv.weight"].shape[:2]
+        num_modules = sum(1 for k in state if k.endswith(".c1_d.weight"))
+        up = state["upsampler.0.weight"].shape[0]
+        args = {"in_nc": int(in_nc), "out_nc": 3, "nf": int(nf), "num_modules": num_modules}
+        return args, int(scale or round((up / 3) ** 0.5))
+    if arch == "pan":
+        nf, in_nc = state["conv_first.weight"].shape[:2]
+        nb = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("SCPA_trunk."))
+        args = {"in_nc": int(in_nc), "out_nc": int(state["conv_last.weight"].shape[0]), "nf": int(nf)}
+        args |= {"unf": int(state["upconv1.weight"].shape[0]), "nb": nb}
+        return args, int(scale or (4 if "upconv2.weight" in state else 2))
+    if arch == "imdn":
+        nf, in_nc = state["model.0.weight"].shape[:2]
+        num_modules = sum(1 for k in state if k.startswith("model.1.sub.") and k.endswith(".conv1x1.weight"))
+        up = state["model.2.weight"].shape[0]
+        args = {"in_nc": int(in_nc), "out_nc": 3, "nf": int(nf), "num_modules": num_modules}
+        return args, int(scale or round((up / 3) ** 0.5))
     return full_arch_args(arch), int(scale or 4)
 
 
@@ -156,6 +181,8 @@ def load_model(
         state = obj[key] if key else obj
         if not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise InputError(f"{path}: no state dict found (keys: {', '.join(list(map(str, obj))[:6])})")
+        if state and all(k.startswith("module.") for k in state):  # saved from nn.DataParallel
+            state = {k[len("module.") :]: v for k, v in state.items()}
         arch = arch or detect_arch(state)
         if arch is None:
             raise InputError(f"{path}: unknown architecture; give it explicitly (e.g. --arch rrdbnet)")
