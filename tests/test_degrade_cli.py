@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from realsr_cli.degradations.pipeline import Degradation
+from realsr_cli.degradations.pipeline import Degradation, replay
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.degradations.run import read_manifest
 from realsr_cli.io.images import from_float, read_image, to_float, write_image
@@ -40,8 +40,9 @@ def test_degrade_generic_manifest_replays_exactly(cli, hr_folder, tmp_path):
         lr = read_image(out / line["output"]).pixels
         assert lr.shape == (-(-hr.shape[0] // 4), -(-hr.shape[1] // 4), 3)
         deg = Degradation.from_preset(line["params"]["preset"])
-        replay = deg.apply(_tensor(hr), line["params"])[0].permute(1, 2, 0).numpy()
-        np.testing.assert_array_equal(from_float(replay, np.uint8), lr)
+        again = deg.apply(_tensor(hr), line["params"])[0].permute(1, 2, 0).numpy()
+        np.testing.assert_array_equal(from_float(again, np.uint8), lr)
+        np.testing.assert_array_equal(from_float(replay(_tensor(hr), line["params"])[0].permute(1, 2, 0).numpy()), lr)
 
 
 def test_same_seed_same_bytes(cli, hr_folder, tmp_path):

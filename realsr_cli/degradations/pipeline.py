@@ -269,6 +269,11 @@ class Degradation:
         return self._models[key]
 
 
+def replay(hr: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+    """Re-apply recorded ``params`` (a manifest line's): the ops are self-contained, no preset or folder needed."""
+    return Degradation({"name": str(params.get("preset", "replay")), "steps": []}).apply(hr, params)
+
+
 def learned_degradation(model_path: str | Path) -> Degradation:
     """A recipe applying a learned degradation model (``learn-degradation``) to the MATLAB-bicubic LR image."""
     config = {"name": f"learned:{Path(model_path).name}", "steps": [{"op": "resize", "size": "lr", "method": "matlab"}]}
