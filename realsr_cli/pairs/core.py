@@ -284,12 +284,13 @@ def _run(config: PairsConfig, mode: Mode, sources: list[Source], inputs: frozens
                 _WORKER.clear()
             return results
         context = get_context("spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs)
-        ) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs))
+        try:
             futures = [pool.submit(_process, source) for source in sources]
             for future in as_completed(futures):
                 done(future.result())
+        finally:  # on Ctrl-C or an error, do not start the queued images
+            pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
