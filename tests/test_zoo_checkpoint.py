@@ -91,3 +91,10 @@ def test_official_aim2020_state_dicts_detected(tmp_path, arch, kwargs, scale):
     x = torch.rand(1, 3, 20, 18)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_explicit_scale_and_wrapped_state(tmp_path):
+    model = build_arch("rrdbnet", scale=4, num_block=1, num_feat=8, num_grow_ch=4)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, tmp_path / "w.pth")
+    loaded, info = load_model(tmp_path / "w.pth", arch="rrdbnet", scale=4)
+    assert info.scale == 4 and "scale" not in info.arch_args and info.arch_args["num_block"] == 1
