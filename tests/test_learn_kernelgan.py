@@ -1,0 +1,150 @@
+"""KernelGAN: fast G == official G, batched D spectral norm, post-processing, accuracy on a known kernel, files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.io
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from realsr_cli.learn import kernel_io
+from realsr_cli.learn.kernelgan import (
+    BICUBIC_X2,
+    BatchedKernelGAN,
+    KernelGANConfig,
+    ReferenceGenerator,
+    analytic_kernel,
+    effective_kernel,
+    estimate_kernels,
+    kernel_shift,
+    prepare_image,
+    zeroize_negligible,
+)
+
+
+def test_effective_kernel_conv_equals_full_generator():
+    torch.manual_seed(0)
+    g = ReferenceGenerator()
+    for layer in g.layers:  # larger weights than the 0.1-gain init so the comparison is not trivially ~0
+        torch.nn.init.xavier_normal_(layer.weight, 1.0)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        full = g(x)
+        k = g.kernel()
+        fast = F.conv2d(x.transpose(0, 1), k[None, None], stride=2).transpose(0, 1)
+    assert k.shape == (13, 13)
+    assert full.shape == fast.shape == (1, 3, 26, 26)
+    assert full.abs().max() > 1e-3
+    torch.testing.assert_close(fast, full, rtol=1e-4, atol=1e-6 * float(full.abs().max()))
+
+
+def test_batched_generators_match_reference_per_image():
+    cfg = KernelGANConfig()
+    gens = [torch.Generator().manual_seed(i) for i in range(3)]
+    model = BatchedKernelGAN(3, cfg, gens)
+    crops = torch.rand(3, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        for w in model.g_weights:
+            w.mul_(10)
+        out = model.generate(crops, model.kernels())
+        for b in range(3):
+            ref = ReferenceGenerator(cfg)
+            for layer, w in zip(ref.layers, model.g_weights, strict=True):
+                layer.weight.copy_(w[b])
+            expected = ref(crops[b : b + 1])
+            torch.testing.assert_close(out[b : b + 1], expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_effective_kernel_is_differentiable():
+    w = [torch.randn(2, 4, 1, 3, 3, requires_grad=True), torch.randn(2, 1, 4, 3, 3, requires_grad=True)]
+    k = effective_kernel(w)
+    assert k.shape == (2, 5, 5)
+    k[0].sum().backward()
+    assert w[0].grad[0].abs().sum() > 0 and w[0].grad[1].abs().sum() == 0  # images stay independent
+
+
+def test_per_image_spectral_norm_converges_to_unit_norm():
+    cfg = KernelGANConfig()
+    model = BatchedKernelGAN(2, cfg, [torch.Generator().manual_seed(i) for i in range(2)])
+    with torch.no_grad():
+        model.d_weights[1][1].mul_(7.0)  # image 1 only
+        for _ in range(60):
+            w = model._sn_weight(1)
+    for b in range(2):
+        assert torch.linalg.matrix_norm(w[b].reshape(w.shape[1], -1), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+    d = model.discriminate(torch.rand(2, 3, 26, 26))
+    assert d.shape == (2, 1, 20, 20) and float(d.min()) >= 0 and float(d.max()) <= 1
+
+
+def test_zeroize_and_shift_and_analytic_x4():
+    k = np.array([[0.0, 0.1, 0.0], [0.1, 0.6, 0.1], [0.0, 0.1, 0.01]])
+    z = zeroize_negligible(k, n=1)  # threshold 0.75 * 0.1 = 0.075
+    np.testing.assert_allclose(z, np.where(k > 0.075, k - 0.075, 0) / np.where(k > 0.075, k - 0.075, 0).sum())
+    shifted = kernel_shift(np.pad(k, 5), sf=2)
+    com = ndimage.center_of_mass(shifted)
+    wanted = np.array(shifted.shape) // 2 + 0.5 * (2 - np.array(shifted.shape) % 2)
+    np.testing.assert_allclose(com, wanted - (shifted.shape[0] - 13) // 2 + (shifted.shape[0] - 13) // 2, atol=0.05)
+    # x4 from a Gaussian x2 kernel: k conv (k dilated by 2) has variance s^2 + (2 s)^2
+    s = 1.2
+    z = np.arange(13) - 6
+    g = np.exp(-(z[:, None] ** 2 + z[None] ** 2) / (2 * s * s))
+    k4 = analytic_kernel(g / g.sum())
+    assert k4.shape == (25, 25) and k4.sum() == pytest.approx(1.0)
+    stats = kernel_io.kernel_stats(k4)
+    assert stats["sigma_major"] == pytest.approx(s * np.sqrt(5), rel=0.02)
+    assert stats["sigma_minor"] == pytest.approx(s * np.sqrt(5), rel=0.02)
+
+
+def _centred(k: np.ndarray, size: int = 13) -> np.ndarray:
+    full = np.zeros((size, size))
+    o = (size - k.shape[0]) // 2
+    full[o : o + k.shape[0], o : o + k.shape[1]] = k
+    com = np.array(ndimage.center_of_mass(np.clip(full, 0, None)))
+    out = ndimage.shift(full, np.array([6.5, 6.5]) - com, order=1)
+    return out / out.sum()
+
+
+def test_kernelgan_estimate_is_closer_to_true_kernel_than_bicubic():
+    from realsr_cli.degradations.kernels import blur_subsample, gaussian_kernel
+
+    rng = np.random.default_rng(3)
+    hr = ndimage.gaussian_filter(rng.random((320, 320, 3)), (1.5, 1.5, 0))
+    hr = (hr - hr.min()) / (hr.max() - hr.min())
+    true_k = gaussian_kernel(13, 2.6, 0.8, 0.6)  # strongly anisotropic, rotated
+    lr = blur_subsample(torch.from_numpy(hr.transpose(2, 0, 1))[None], true_k, 2)[0].numpy().transpose(1, 2, 0)
+    cfg = KernelGANConfig(iters=300)
+    (est,) = estimate_kernels([prepare_image(lr)], [np.random.default_rng(0)], cfg)
+    assert est.kernel_x2.shape == (13, 13) and est.kernel_x4.shape == (25, 25)
+    assert est.kernel_x2.sum() == pytest.approx(1.0)
+    target = _centred(true_k)
+    err_est = np.linalg.norm(_centred(est.kernel_x2) - target)
+    err_bic = np.linalg.norm(_centred(BICUBIC_X2) - target)
+    assert err_est < 0.8 * err_bic, (err_est, err_bic)
+    stats = kernel_io.kernel_stats(est.kernel_x2)
+    assert stats["sigma_major"] > 1.3 * stats["sigma_minor"]  # the anisotropy is recovered
+
+
+def test_prepare_image_rejects_small_and_handles_gray_16bit():
+    with pytest.raises(ValueError, match="smaller than the 64x64"):
+        prepare_image(np.zeros((40, 100, 3), np.uint8))
+    gray16 = (np.arange(65 * 67, dtype=np.uint16).reshape(65, 67, 1) * 13) % 65535
+    img = prepare_image(gray16.astype(np.uint16))
+    assert img.shape == (64, 66, 3) and np.allclose(img[..., 0], img[..., 2])
+    assert img.max() <= 1.0 and img[0, 1, 0] == pytest.approx(13 / 65535)
+
+
+def test_kernel_files_readable_as_original_and_by_degrade(tmp_path):
+    from realsr_cli.degradations.kernels import find_kernel_files, load_kernel
+
+    k = np.random.default_rng(0).random((13, 13))
+    k /= k.sum()
+    kernel_io.write_kernel(tmp_path, "img", 2, k)
+    kernel_io.write_kernel(tmp_path, "img", 4, analytic_kernel(k))
+    np.testing.assert_allclose(scipy.io.loadmat(tmp_path / "img_kernel_x2.mat")["Kernel"], k)
+    np.testing.assert_allclose(np.load(tmp_path / "img_kernel_x2.npy"), k)
+    assert find_kernel_files(tmp_path, 4) == [tmp_path / "img_kernel_x4.npy"]
+    np.testing.assert_allclose(load_kernel(tmp_path / "img_kernel_x4.mat"), analytic_kernel(k))
+    paths = kernel_io.write_previews(tmp_path / "previews", {"img_x2": k, "b": k.T})
+    assert [p.name for p in paths] == ["img_x2.png", "b.png", "contact_sheet.png"]
