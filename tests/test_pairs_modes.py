@@ -341,3 +341,25 @@ def test_sixteen_bit_gray_sources_stay_sixteen_bit_rgb(tmp_path):
     assert hr.dtype == np.uint16 and hr.shape == (32, 40, 3) and lr.shape == (16, 20, 3)
     assert all(np.array_equal(hr[:, :, c], gray[:, :, 0]) for c in range(3))
     _assert_regenerates(tmp_path / "out")
+
+
+def test_learn_degradation_output_folder(tmp_path, cli):
+    """The folder layout `learn-degradation` writes: kernels/<name>_kernel_x{2,4}.mat+.npy, previews/, noise/."""
+    from realsr_cli.learn.kernel_io import write_kernel, write_previews
+
+    run = tmp_path / "run"
+    kernels = {"cam_a": _delta_kernel(9), "cam_b": _delta_kernel(11)}
+    for name, k in kernels.items():
+        for s in (2, 4):
+            write_kernel(run / "kernels", name, s, k)
+    write_previews(run / "kernels/previews", kernels)
+    (run / "noise").mkdir()
+    flat = np.full((8, 8, 3), 77, np.uint8)  # zero noise after mean removal
+    write_image(run / "noise/p0.png", flat)
+    hr_dir = _folder(tmp_path / "hr", [(24, 24), (24, 24)])
+    args = ["--kernels", run / "kernels", "--noise-patches", run / "noise", "-s", "2", "-q"]
+    assert cli("make-pairs", hr_dir, "-o", tmp_path / "out", *args).exit_code == 0
+    for record in read_manifest(tmp_path / "out"):
+        assert Path(_kernel_of(record)).name in {"cam_a_kernel_x2.npy", "cam_b_kernel_x2.npy"}
+        hr = _pixels(tmp_path / "out" / record["hr"])
+        assert np.array_equal(_pixels(tmp_path / "out" / record["lr"]), hr[::2, ::2])
