@@ -83,10 +83,18 @@ def _read(path: Path) -> Any:
         ) from None
 
 
+def _strip_module(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop the ``module.`` prefix of weights saved from ``nn.DataParallel``."""
+    if state and all(k.startswith("module.") for k in state):
+        return {k[len("module.") :]: v for k, v in state.items()}
+    return state
+
+
 def detect_arch(state: dict[str, torch.Tensor]) -> str | None:
     """Recognise RRDBNet, SRVGGNetCompact or MSRResNet from state-dict keys (None when unknown)."""
     from realsr_cli.archs.rrdbnet import is_esrgan_state_dict
 
+    state = _strip_module(state)
     if is_esrgan_state_dict(state):
         return "rrdbnet"
     if "body.0.weight" in state and "conv_first.weight" not in state and state["body.0.weight"].ndim == 4:
@@ -120,12 +128,14 @@ def _infer_args(arch: str, state: dict[str, torch.Tensor], scale: int | None) ->
         from realsr_cli.archs.rrdbnet import infer_rrdbnet_args
 
         args = infer_rrdbnet_args(state)
-        return args, int(scale or args.pop("scale"))
+        inferred = args.pop("scale")
+        return args, int(scale or inferred)
     if arch == "srvggnet-compact":
         from realsr_cli.archs.srvgg import infer_srvgg_args
 
         args = infer_srvgg_args(state)
-        return args, int(scale or args.pop("upscale"))
+        inferred = args.pop("upscale")
+        return args, int(scale or inferred)
     if arch == "msrresnet":
         num_feat, num_in = state["conv_first.weight"].shape[:2]
         num_block = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith("conv1.weight"))
@@ -175,14 +185,14 @@ def load_model(
         args = dict(obj["arch_args"])
         state = obj["params_ema"] if prefer_ema and obj.get("params_ema") is not None else obj["params"]
     else:
+        order = ("params_ema", "params") if prefer_ema else ("params", "params_ema")
         key = next(
-            (k for k in (("params_ema", "params") if prefer_ema else ("params", "params_ema")) if k in obj), None
+            (k for k in (*order, "state_dict", "model", "net", "generator") if isinstance(obj.get(k), dict)), None
         )
         state = obj[key] if key else obj
         if not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise InputError(f"{path}: no state dict found (keys: {', '.join(list(map(str, obj))[:6])})")
-        if state and all(k.startswith("module.") for k in state):  # saved from nn.DataParallel
-            state = {k[len("module.") :]: v for k, v in state.items()}
+        state = _strip_module(state)
         arch = arch or detect_arch(state)
         if arch is None:
             raise InputError(f"{path}: unknown architecture; give it explicitly (e.g. --arch rrdbnet)")
