@@ -129,3 +129,12 @@ def test_jpeg_round_trip_quality_and_pillow_agreement():
     # values are 8-bit levels; gray images stay gray
     assert torch.allclose((hi * 255).round(), hi * 255, atol=1e-4)
     assert jpeg_compress(x[:, :1], 50).shape == (1, 1, 64, 64)
+
+
+def test_realesrgan_poisson_levels_from_unique_values():
+    # 3 distinct 8-bit values -> vals = 4: the noisy image is P(4 q) / 4, so (noise + q) * 4 is an integer count
+    q = torch.tensor([0.0, 128 / 255, 1.0]).repeat(1, 3, 20, 7)[..., :20, :20]
+    y = add_realesrgan_poisson(q, 1.0, _gen(3), clip=False)
+    counts = (y * 4).numpy()
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
+    assert not np.allclose(y.numpy() * 2, np.round(y.numpy() * 2), atol=1e-4)  # not vals = 2
