@@ -121,3 +121,12 @@ def test_resize_methods_agree_with_opencv_and_pillow():
     lanczos = resize(x, (20, 28), "lanczos")[0, 0].numpy()  # Pillow's antialiased Lanczos-3, away from the borders
     pil = np.asarray(Image.fromarray(img, mode="F").resize((28, 20), Image.LANCZOS))
     np.testing.assert_allclose(lanczos[4:-4, 4:-4], pil[4:-4, 4:-4], atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,scale", [((150, 5), 0.5), ((70, 3), 2.0), ((3, 200), 0.3)])
+def test_imresize_long_axes_span_several_bands(shape, scale):
+    img = np.random.default_rng(4).random(shape)
+    out_h, out_w = math.ceil(shape[0] * scale - 1e-9), math.ceil(shape[1] * scale - 1e-9)
+    expected = _imresize_loop(img, scale, scale, out_h, out_w)
+    got = imresize(torch.from_numpy(img)[None, None], scale=scale)[0, 0].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-10)

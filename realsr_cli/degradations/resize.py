@@ -9,8 +9,8 @@ published MATLAB source (``imresize.m``: ``contributions``, ``cubic``) and Basic
 (``basicsr/utils/matlab_functions.py``, Wang et al.). Unlike MATLAB on uint8 input, float outputs are not rounded or
 clipped.
 
-Each 1-D pass is a (out x in) weight matrix (mirrored indices folded in) applied by one matmul, so it is batched and
-runs on CPU or GPU.
+Each 1-D pass is a (out x in) weight matrix (mirrored indices folded in) applied by banded block matmuls, so it is
+batched and runs on CPU or GPU.
 
 ``resize(x, size, method)`` offers: ``nearest`` (OpenCV/PyTorch nearest: src = floor(dst / scale)), ``bilinear`` and
 ``bicubic`` (PyTorch ``F.interpolate``, half-pixel centres, bicubic a = -0.75 as OpenCV; no antialiasing unless asked,
@@ -77,12 +77,31 @@ def weight_matrix(
     return matrix
 
 
+BLOCK_ROWS = 64  # output rows per banded block
+
+
+def _bands(matrix: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(row0, row1, col0, col1) blocks covering the non-zero band of a resampling matrix."""
+    bands = []
+    for r0 in range(0, matrix.shape[0], BLOCK_ROWS):
+        r1 = min(r0 + BLOCK_ROWS, matrix.shape[0])
+        cols = np.flatnonzero(np.any(matrix[r0:r1] != 0, axis=0))
+        bands.append((r0, r1, int(cols[0]), int(cols[-1]) + 1))
+    return bands
+
+
 def _apply_matrix(x: torch.Tensor, matrix: np.ndarray, dim: int) -> torch.Tensor:
+    """``matrix @ x`` along ``dim`` (-2 rows, -1 columns), one banded block at a time (the matrix is sparse)."""
     dtype = x.dtype if x.dtype == torch.float64 else torch.float32
     m = torch.from_numpy(matrix).to(device=x.device, dtype=dtype)
-    if dim == -1:
-        return torch.matmul(x.to(dtype), m.t())
-    return torch.matmul(m, x.to(dtype))
+    x = x.to(dtype)
+    parts = []
+    for r0, r1, c0, c1 in _bands(matrix):
+        if dim == -1:
+            parts.append(torch.matmul(x[..., c0:c1], m[r0:r1, c0:c1].t()))
+        else:
+            parts.append(torch.matmul(m[r0:r1, c0:c1], x[..., c0:c1, :]))
+    return torch.cat(parts, dim=dim)
 
 
 def _as_bchw(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
