@@ -91,3 +91,12 @@ def test_fvcore_and_ptflops_agree_on_convs():
     assert pt == c.macs + c.breakdown["bias_adds"]  # ptflops = KAIR + bias (sovrasov's rule)
     text = " ".join(explain(c, pt, fv))
     assert "bias" in text and "equals KAIR's conv MACs" in text
+
+
+def test_fvcore_skipped_automatically_for_huge_cpu_forwards():
+    from realsr_cli.profiling.report import profile_one
+
+    row = profile_one("rrdbnet", input_size=256, runs=0, device="cpu")  # 1.18 TMACs: no real forward on the CPU
+    assert row["fvcore_macs"] is None and "fvcore skipped" in row["explain"][-1]
+    assert row["ptflops_macs"] == row["macs"] + row["breakdown"]["bias_adds"]
+    assert (row["params"], row["conv_layers"]) == (16_697_987, 351)

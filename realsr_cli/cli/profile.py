@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -39,6 +41,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
     )
     first = rows[0]
     table = Table(
+        box=box.SIMPLE_HEAD,
         title=f"AIM 2020 protocol: LR {first['input'][0]}x{first['input'][1]}, x{first['scale']}, {first['device']}",
         caption="MACs: KAIR/AIM 2020 rule (the report's 'FLOPs'); FLOPs = 2 x MACs; activations = elements of "
         "conv outputs; fvcore/ptflops in GMACs (--verbose explains differences); runtime = best-of-runs mean per image",
@@ -66,7 +69,10 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             (mem_label, lambda r: "-" if r["memory_bytes"] is None else f"{r['memory_bytes'] / 2**20:.0f}"),
         ]
     for name, _ in columns:
-        table.add_column(escape(name), justify="left" if name == "Model" else "right", no_wrap=name != "Model")
+        left = name == "Model"
+        table.add_column(
+            escape(name), justify="left" if left else "right", no_wrap=True, min_width=16 if left else None
+        )
     for r in rows:
         table.add_row(*(fmt(r) for _, fmt in columns))
     return table
@@ -90,6 +96,10 @@ def command(
         bool,
         typer.Option("--crosscheck/--no-crosscheck", help="Also count with fvcore (one real forward) and ptflops."),
     ] = True,
+    fvcore: Annotated[
+        bool | None,
+        typer.Option("--fvcore/--no-fvcore", help="Force fvcore on/off (default: CUDA, or CPU up to 200 GMACs)."),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Explain fvcore/ptflops vs KAIR differences.")
     ] = False,
@@ -133,6 +143,7 @@ def command(
                         channels_last=channels_last,
                         compile=compile,
                         crosscheck=crosscheck,
+                        fvcore=fvcore,
                     )
                 )
             except InputError as exc:
@@ -140,7 +151,10 @@ def command(
                 error_line(failures[-1].message)
             progress.advance(task)
     if rows and not quiet:
-        out_console.print(_table(rows))
+        console = (
+            out_console if out_console.is_terminal else Console(highlight=False, width=max(out_console.width, 160))
+        )
+        console.print(_table(rows))
         if verbose:
             for r in rows:
                 out_console.print(f"[bold]{r['name']}[/bold]")

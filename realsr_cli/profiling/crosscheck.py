@@ -78,10 +78,10 @@ def explain(c: Complexity, ptflops: int | None, fvcore: tuple[int, dict[str, int
     if fvcore is not None:
         total, by_op = fvcore
         conv = by_op.get("conv", 0)
-        others = ", ".join(f"{k} {_m(v)}" for k, v in sorted(by_op.items()) if k != "conv") or "nothing else"
+        others = "".join(f" + {k} {_m(v)}" for k, v in sorted(by_op.items()) if k != "conv")
         same = "equals" if conv == b["conv"] else "differs from"
         lines.append(
-            f"fvcore {_m(total)} = conv {_m(conv)} ({same} KAIR's conv MACs) + {others}; "
+            f"fvcore {_m(total)} = conv {_m(conv)} ({same} KAIR's conv MACs){others}; "
             f"activations not counted (KAIR adds {_m(b['activation'])})"
         )
     return lines

@@ -16,9 +16,11 @@ from torch import nn
 
 from realsr_cli.archs import arch_spec, build_arch
 from realsr_cli.errors import ImageReadError, InputError
-from realsr_cli.profiling.counting import count_complexity
+from realsr_cli.profiling.counting import count_complexity, to_meta
 from realsr_cli.profiling.crosscheck import explain, fvcore_macs, ptflops_macs
 from realsr_cli.profiling.runtime import measure, prepare
+
+FVCORE_CPU_MAX_MACS = 200e9  # MSRResNet at 256x256 x4 (166 G) included; RRDBNet/EDSR/RCAN (>1 T) skipped on CPU
 
 
 def load_images(folder: str | Path) -> list[torch.Tensor]:
@@ -73,12 +75,21 @@ def profile_one(
     channels_last: bool = False,
     compile: bool = False,
     crosscheck: bool = True,
+    fvcore: bool | None = None,
 ) -> dict[str, Any]:
-    """Efficiency numbers for one architecture name or model file; ``runs=0`` skips the timing."""
+    """Efficiency numbers for one architecture name or model file; ``runs=0`` skips the timing.
+
+    ``fvcore=None`` (auto) runs fvcore's real forward on CUDA always, on the CPU only up to
+    ``FVCORE_CPU_MAX_MACS`` (so ``--arch all`` stays quick); ``True``/``False`` force it on/off.
+    """
     device = torch.device(device)
-    real = runs > 0 or crosscheck
-    model, row = _target_model(target, scale, real)
-    c = count_complexity(model, input_size, input_size)
+    model, row = _target_model(target, scale, real=False)  # arch names: built on meta; files: loaded on the CPU
+    meta_model = to_meta(model)
+    c = count_complexity(meta_model, input_size, input_size)
+    if fvcore is None:
+        fvcore = crosscheck and (device.type == "cuda" or c.macs <= FVCORE_CPU_MAX_MACS)
+    if (runs > 0 or fvcore) and model is meta_model:
+        model = _target_model(target, scale, real=True)[0]
     row.update(
         input=[input_size, input_size],
         params=c.params,
@@ -88,14 +99,18 @@ def profile_one(
         conv_layers=c.conv_layers,
         breakdown=c.breakdown,
     )
-    row["ptflops_macs"] = ptflops_macs(model, input_size, input_size) if crosscheck else None
+    row["ptflops_macs"] = ptflops_macs(meta_model, input_size, input_size) if crosscheck else None
     row["fvcore_macs"], row["fvcore_by_operator"] = None, None
-    if crosscheck:
+    if fvcore:
         fv = fvcore_macs(model.to(device), torch.rand(1, 3, input_size, input_size, device=device))
         if fv is not None:
             row["fvcore_macs"], row["fvcore_by_operator"] = fv
     fv_pair = (row["fvcore_macs"], row["fvcore_by_operator"]) if row["fvcore_macs"] is not None else None
     row["explain"] = explain(c, row["ptflops_macs"], fv_pair)
+    if crosscheck and not fvcore:
+        row["explain"].append(
+            f"fvcore skipped: it needs a real forward ({c.macs / 1e9:.0f} GMACs on {device.type}); use --fvcore to force"
+        )
     row.update(runtime_s=None, runs=runs, images=0, memory_bytes=None, memory_increase_bytes=None, memory_kind=None)
     row.update(device=str(device), half=half, channels_last=channels_last, compile=compile)
     if runs > 0:
