@@ -21,6 +21,7 @@ computes the LR image from the HR image and those parameters alone (deterministi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def crop_to_scale(x: torch.Tensor, scale: int) -> tuple[torch.Tensor, Box]:
     return x[..., rows, cols], box
 
 
-class Mode:
+class Mode(ABC):
     """Base mode: HR = the source image (optionally cleaned up), cropped to a multiple of the scale."""
 
     name = "mode"
@@ -89,6 +90,7 @@ class Mode:
         if source.cleanup:
             x = imresize(x, scale=1.0 / source.cleanup).clamp_(0, 1)
             info["cleanup_scale"] = source.cleanup
+            info["cleaned_size"] = [int(x.shape[-2]), int(x.shape[-1])]
         x, box = crop_to_scale(x, self.scale)
         info["crop"] = box.as_list()
         return LoadedHR(x, dtype, info)
@@ -96,8 +98,9 @@ class Mode:
     def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
         return {}
 
+    @abstractmethod
     def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
-        raise NotImplementedError
+        """The LR image of ``hr`` (exactly ``1/s`` of its size), from ``params`` alone."""
 
     def sample_pair(self, rng: np.random.Generator, lr: torch.Tensor) -> dict[str, Any] | None:
         """Random choices made per pair on its LR crop (None: the mode has no per-pair step)."""
