@@ -363,3 +363,22 @@ def test_learn_degradation_output_folder(tmp_path, cli):
         assert Path(_kernel_of(record)).name in {"cam_a_kernel_x2.npy", "cam_b_kernel_x2.npy"}
         hr = _pixels(tmp_path / "out" / record["hr"])
         assert np.array_equal(_pixels(tmp_path / "out" / record["lr"]), hr[::2, ::2])
+
+
+def test_aligned_t4_rejects_an_upscaler_and_larger_lr_images(tmp_path, cli):
+    hr_dir = _folder(tmp_path / "dslr", [(24, 28)], prefix="scene")
+    lr_dir = _folder(tmp_path / "phone", [(26, 28)], prefix="scene")
+    both = cli(
+        "make-pairs",
+        hr_dir,
+        "-o",
+        tmp_path / "o",
+        "--aligned-lr",
+        lr_dir,
+        "--downscale-lr",
+        "--hr-upscaler",
+        tmp_path / "m.pt",
+    )
+    assert both.exit_code == 1 and "choose one" in both.output
+    bigger = cli("make-pairs", hr_dir, "-o", tmp_path / "o", "-s", "4", "--aligned-lr", lr_dir, "--downscale-lr", "-q")
+    assert bigger.exit_code == 1 and "scene0.png is 28x26" in bigger.output

@@ -294,6 +294,8 @@ class AlignedMode(Mode):
         if not self.lr_files:
             raise InputError(f"--aligned-lr {aligned_lr}: folder holds no images")
         self.downscale_lr = bool(downscale_lr)
+        if self.downscale_lr and str(hr_upscaler) not in ("bicubic", "none"):
+            raise InputError("--hr-upscaler enlarges the HR side and --downscale-lr shrinks the LR side: choose one")
         self.hr_upscaler = "none" if self.downscale_lr else str(hr_upscaler)
         self.model = None
         if self.hr_upscaler not in ("bicubic", "none"):
@@ -312,6 +314,12 @@ class AlignedMode(Mode):
     def load(self, source: Source) -> LoadedHR:
         hr, dtype = image_tensor(source.path, self.device)
         lr_path = self.lr_file(source)
+        lr = read_image(lr_path)
+        if (lr.height, lr.width) != tuple(hr.shape[-2:]):
+            raise InputError(
+                f"{source.path}: aligned LR image {lr_path} is {lr.width}x{lr.height}, "
+                f"expected the same size as the HR image ({hr.shape[-1]}x{hr.shape[-2]})"
+            )
         info: dict[str, Any] = {"source_size": [int(hr.shape[-2]), int(hr.shape[-1])], "aligned_lr": str(lr_path)}
         if self.downscale_lr:  # T4: HR stays, cropped to a multiple of s
             hr, box = crop_to_scale(hr, self.scale)
@@ -331,17 +339,10 @@ class AlignedMode(Mode):
 
     def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
         lr, _ = image_tensor(self.lr_file(source), self.device)
-        if self.downscale_lr:
-            expected = (int(hr.shape[-2]), int(hr.shape[-1]))
-            lr = lr[..., : expected[0], : expected[1]]
-        else:
-            expected = (int(hr.shape[-2]) // self.scale, int(hr.shape[-1]) // self.scale)
-        if tuple(lr.shape[-2:]) != expected:
-            raise InputError(
-                f"{source.path}: aligned LR image {self.lr_file(source)} is {lr.shape[-1]}x{lr.shape[-2]}, "
-                f"expected the same size as the HR image ({expected[1]}x{expected[0]})"
-            )
-        return imresize(lr, scale=1.0 / self.scale).clamp(0, 1) if self.downscale_lr else lr
+        if not self.downscale_lr:
+            return lr
+        lr = lr[..., : int(hr.shape[-2]), : int(hr.shape[-1])]  # the HR side's multiple-of-s crop
+        return imresize(lr, scale=1.0 / self.scale).clamp(0, 1)
 
 
 def _load_sr_model(path: Path, scale: int, device: torch.device) -> torch.nn.Module:
