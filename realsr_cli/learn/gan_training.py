@@ -103,6 +103,18 @@ def _check_sizes(images: list[Tensor], names: list[str], patch: int, what: str) 
         raise InputError(f"{what} smaller than the {patch}x{patch} training patch: {', '.join(small)} (use --patch)")
 
 
+def _check_patch(nets: _Nets, c: GANConfig) -> None:
+    """Fail early, with the option to change, when the discriminator cannot see a ``patch``-sized crop."""
+    d = nets.d if hasattr(nets, "d") else nets.d_y
+    try:
+        with torch.no_grad():
+            d.eval()(torch.zeros(1, 3, c.patch, c.patch))
+    except (RuntimeError, ValueError):
+        raise InputError(f"--patch {c.patch} is too small for the {c.method} discriminator (try --patch 32)") from None
+    finally:
+        d.train()
+
+
 def train_degradation(
     source: list[np.ndarray],
     clean: list[np.ndarray],
@@ -127,6 +139,7 @@ def train_degradation(
     _check_sizes(xs, clean_names or [str(i) for i in range(len(xs))], c.patch, f"clean image(s) after x1/{scale}")
     torch.manual_seed(seed)
     nets = _Nets(c).to(device)
+    _check_patch(nets, c)
     opt_g = torch.optim.Adam(nets.g_params(), lr=c.lr, betas=(c.beta1, 0.999))
     opt_d = torch.optim.Adam(nets.d_params(), lr=c.lr, betas=(c.beta1, 0.999))
     start = 0
