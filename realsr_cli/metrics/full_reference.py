@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from realsr_cli.errors import InputError
 
@@ -88,10 +87,20 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64, dev
 
 
 def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Separable 'valid' filtering of every channel of (N, C, H, W) with the 1-D kernel ``g``."""
-    c = x.shape[1]
-    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    """Separable 'valid' filtering of (N, C, H, W) with the 1-D kernel ``g``, as a sum of shifted slices.
+
+    (Faster than a float64 depthwise ``conv2d`` on CPU, and memory-light on large images.)
+    """
+    k = g.numel()
+    h, w = x.shape[-2] - k + 1, x.shape[-1] - k + 1
+    weights = g.tolist()
+    rows = x[..., :, 0:w] * weights[0]
+    for i in range(1, k):
+        rows.add_(x[..., :, i : i + w], alpha=weights[i])
+    out = rows[..., 0:h, :] * weights[0]
+    for i in range(1, k):
+        out.add_(rows[..., i : i + h, :], alpha=weights[i])
+    return out
 
 
 def ssim_map(sr: torch.Tensor, gt: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
