@@ -1,0 +1,69 @@
+"""``realsr learn-degradation`` end to end: outputs, report, gray / 16-bit / small images, empty folder, overwrite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from realsr_cli.io.images import read_image, write_image
+from tests.conftest import synthetic_image
+
+
+def _folder(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    write_image(src / "tex.png", synthetic_image(80, 96, seed=1))
+    flat = np.clip(np.rint(120 + rng.normal(0, 3.0, (140, 150, 3))), 0, 255).astype(np.uint8)
+    write_image(src / "flat.png", flat)
+    gray16 = np.clip(np.rint((90 + rng.normal(0, 2.0, (70, 72, 1))) * 257), 0, 65535).astype(np.uint16)
+    write_image(src / "gray16.png", gray16)
+    write_image(src / "tiny.png", synthetic_image(30, 50, seed=2))
+    return src
+
+
+def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
+    src, out = _folder(tmp_path), tmp_path / "out"
+    args = ["-o", out, "-s", "4", "--iters", "6", "--noise-window", "64", "--noise-stride", "64", "--device", "cpu"]
+    result = cli("learn-degradation", src, *args, "--json", tmp_path / "r.json")
+    assert result.exit_code == 1  # tiny.png cannot be used by KernelGAN; the others are done
+    assert "tiny.png" in result.output and "smaller than the 64x64" in result.output
+    assert "gray16.png: gray image" in result.output and "16-bit" in result.output
+    for name in ("tex", "flat", "gray16"):
+        for s in (2, 4):
+            k = np.load(out / "kernels" / f"{name}_kernel_x{s}.npy")
+            assert k.shape == ((13, 13) if s == 2 else (25, 25)) and abs(k.sum() - 1) < 1e-9
+            np.testing.assert_allclose(scipy.io.loadmat(out / "kernels" / f"{name}_kernel_x{s}.mat")["Kernel"], k)
+        assert (out / "kernels" / "previews" / f"{name}_x4.png").is_file()
+    assert not (out / "kernels" / "tiny_kernel_x2.npy").exists()
+    assert (out / "kernels" / "previews" / "contact_sheet.png").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report == json.loads((tmp_path / "r.json").read_text())
+    entries = {e["name"]: e for e in report["images"]}
+    assert entries["flat"]["noise"]["patches"] == 4  # range(0, 140 - 64, 64) x range(0, 150 - 64, 64): 2 x 2
+    assert abs(entries["flat"]["noise"]["sigma_patches"] - 3.0) < 0.45
+    assert entries["gray16"]["bit_depth"] == 16 and entries["gray16"]["gray"]
+    patches = sorted((out / "noise").glob("gray16_*.png"))
+    assert patches and read_image(patches[0]).pixels.dtype == np.uint16
+    assert entries["tex"]["noise"]["patches"] == 0 and "--noise-max-var" in entries["tex"]["noise"]["suggestion"]
+    assert entries["tex"]["kernel"]["x4"]["size"] == [25, 25] and entries["tex"]["kernel"]["iterations"] == 6
+    assert report["failures"] and "tiny.png" in report["failures"][0]
+    again = cli("learn-degradation", src, *args)
+    assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_empty_folder_and_bad_options(tmp_path: Path, cli):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("learn-degradation", empty, "-o", tmp_path / "o")
+    assert result.exit_code == 1 and "holds no images" in result.output
+    src = _folder(tmp_path)
+    result = cli("learn-degradation", src, "-o", tmp_path / "o", "--method", "dsgan")
+    assert result.exit_code == 1 and "--clean-dir" in result.output
+    result = cli("learn-degradation", src, "-o", tmp_path / "o", "-s", "3")
+    assert result.exit_code == 1 and "x2 and x4" in result.output
+    result = cli("learn-degradation", src, "-o", tmp_path / "o", "--method", "kernelgan,magic")
+    assert result.exit_code == 1 and "expected a comma list" in result.output
