@@ -62,3 +62,9 @@ def test_bad_targets_report_one_line_each(run, tmp_path):
 def test_list(run):
     res = run("--list")
     assert res.exit_code == 0 and "unet-sn" in res.output and "discriminator" in res.output
+
+
+def test_corrupt_model_file_is_one_line(run, tmp_path):
+    (tmp_path / "broken.pt").write_bytes(b"\x00not a checkpoint")
+    res = run("--model", tmp_path / "broken.pt", "--arch", "pan", "--runs", "0", "--no-crosscheck")
+    assert res.exit_code == 1 and "broken.pt: not a readable" in res.output and "PAN" in res.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,7 +147,11 @@ def command(
                         fvcore=fvcore,
                     )
                 )
-            except InputError as exc:
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad model must not stop the table (REALSR_DEBUG=1 re-raises)
+                if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, InputError):
+                    raise
                 failures.append(Failure(Path(target), describe_error(Path(target), exc)))
                 error_line(failures[-1].message)
             progress.advance(task)
