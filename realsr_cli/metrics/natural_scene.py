@@ -51,10 +51,12 @@ def mscn(
     c: float = 1.0,
     padding: str = "replicate",
     exact_flat: bool = False,
+    flat_tol: float = 1e-9,
 ) -> torch.Tensor:
     """``(I - mu) / (sigma + c)`` with a Gaussian-weighted local mean and deviation (Mittal et al. 2012, Eq. 1).
 
-    ``exact_flat``: where the whole window is constant the coefficient is exactly 0 (instead of the rounding noise
+    ``exact_flat``: where the whole window is constant (range <= ``flat_tol``, i.e. equal up to the rounding noise
+    of a resampling) the coefficient is exactly 0 (instead of the rounding noise
     of the filter, whose sign then decides the AGGD fit of nearly flat blocks; see ``niqe``).
     """
     k = gaussian_kernel(size, sigma, dtype=x.dtype, device=x.device)
@@ -64,7 +66,7 @@ def mscn(
     if exact_flat:
         pads = ((size - 1) // 2, size // 2, (size - 1) // 2, size // 2)
         xp = F.pad(x, pads, mode="replicate") if padding == "replicate" else F.pad(x, pads)
-        flat = F.max_pool2d(xp, size, 1) == -F.max_pool2d(-xp, size, 1)
+        flat = F.max_pool2d(xp, size, 1) + F.max_pool2d(-xp, size, 1) <= flat_tol
         out = out.masked_fill(flat, 0.0)
     return out
 

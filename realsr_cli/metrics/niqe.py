@@ -9,11 +9,12 @@ padding) and 18 AGGD features per block; a multivariate Gaussian fitted to the b
 pristine model (``modelparameters.mat``, shipped as ``data/niqe_pris_params.npz``, Apache-2.0 via BasicSR):
 ``sqrt((mu_p - mu_d)^T pinv((S_p + S_d) / 2) (mu_p - mu_d))``. Lower is better.
 
-One deliberate detail: in windows whose 7x7 pixels are all equal the MSCN coefficient is set to exactly 0. Any
-implementation otherwise gets floating-point noise there (~1e-14, its sign depending on the summation order), and in
-images with large flat areas that noise decides the AGGD fits. With it, the five TID2013 calibration images in
-``../shared/data/calibration`` are within 0.02 of the official MATLAB values (pyiqa's port: within 0.44); on
-textured images the result equals BasicSR's ``calculate_niqe`` to ~1e-5.
+One deliberate detail: in 7x7 windows whose pixels are all equal (up to 1e-9, the rounding noise of the half-size
+resampling) the MSCN coefficient is set to exactly 0. Any implementation otherwise gets floating-point noise there
+(~1e-14, its sign depending on the summation order of the filter and of ``imresize``), and in images with large flat
+areas that noise decides the AGGD fits. With it, the five TID2013 calibration images in ``../shared/data/calibration``
+are within 0.03 of the official MATLAB values (pyiqa's port: within 0.44), and the result no longer depends on how
+the filters round; on textured images it equals BasicSR's ``calculate_niqe`` to ~1e-5.
 """
 
 from __future__ import annotations
