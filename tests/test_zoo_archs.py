@@ -201,3 +201,62 @@ def test_discriminator_outputs():
         build_arch("vgg128", num_feat=8)(x[:, :, :64, :64])
     sd = build_arch("unet-sn", num_feat=8).state_dict()
     assert "conv1.weight_orig" in sd and "conv0.weight" in sd  # Real-ESRGAN net_d key layout (spectral norm)
+
+
+def _to_official_rcan(sd: dict[str, torch.Tensor], n_group: int, n_block: int) -> dict[str, torch.Tensor]:
+    """BasicSR RCAN keys -> the official RCAN layout (written out here from yulunzhang/RCAN rcan.py)."""
+    import re
+
+    out = {}
+    for k, v in sd.items():
+        k2 = k.replace("conv_first.", "head.0.").replace("conv_after_body.", f"body.{n_group}.")
+        k2 = k2.replace("upsample.", "tail.0.").replace("conv_last.", "tail.1.")
+        k2 = re.sub(r"\.rcab\.3\.attention\.(\d)\.", lambda m: f".body.3.conv_du.{int(m[1]) - 1}.", k2)
+        k2 = k2.replace(".residual_group.", ".body.").replace(".rcab.", ".body.")
+        k2 = re.sub(r"^body\.(\d+)\.conv\.", lambda m: f"body.{m[1]}.body.{n_block}.", k2)
+        out[k2] = v
+    mean = torch.tensor([0.4488, 0.4371, 0.4040])
+    out["sub_mean.weight"] = torch.eye(3).view(3, 3, 1, 1)
+    out["sub_mean.bias"] = -255 * mean
+    out["add_mean.weight"] = torch.eye(3).view(3, 3, 1, 1)
+    out["add_mean.bias"] = 255 * mean
+    return out
+
+
+def test_rcan_official_keys_match_spandrel(tmp_path):
+    spandrel = pytest.importorskip("spandrel")
+    from realsr_cli.models.checkpoint import load_model
+
+    ours = build_arch("rcan", scale=2, num_feat=16, num_group=2, num_block=2, squeeze_factor=4).eval()
+    with torch.no_grad():
+        for p in ours.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    official = _to_official_rcan(ours.state_dict(), 2, 2)
+    torch.save(official, tmp_path / "RCAN_BIX2.pt")
+    loaded, info = load_model(tmp_path / "RCAN_BIX2.pt")
+    assert info.arch == "rcan" and info.scale == 2
+    assert (info.arch_args["num_group"], info.arch_args["num_block"], info.arch_args["squeeze_factor"]) == (2, 2, 4)
+    ref = spandrel.ModelLoader().load_from_state_dict(official).model.eval()
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), ours(x))
+        torch.testing.assert_close(ours(x), ref(x.clone()), rtol=1e-4, atol=1e-5)
+
+
+def test_edsr_official_keys(tmp_path):
+    from realsr_cli.models.checkpoint import load_model
+
+    ours = build_arch("edsr", scale=4, num_feat=8, num_block=2, res_scale=1.0).eval()
+    sd = ours.state_dict()
+    official = {}  # EDSR-PyTorch edsr.py layout: head.0, body.i.body.{0,2}, body.N, tail.0.{0,2}, tail.1
+    for k, v in sd.items():
+        k2 = k.replace("conv_first.", "head.0.").replace("conv_after_body.", "body.2.")
+        k2 = k2.replace("upsample.", "tail.0.").replace("conv_last.", "tail.1.")
+        official[k2.replace(".conv1.", ".body.0.").replace(".conv2.", ".body.2.")] = v
+    torch.save(official, tmp_path / "edsr_baseline_x4.pt")
+    loaded, info = load_model(tmp_path / "edsr_baseline_x4.pt")
+    assert info.arch == "edsr" and info.scale == 4 and info.arch_args["num_block"] == 2
+    assert info.arch_args["res_scale"] == 1.0  # baseline width (not 256) -> res_scale 1 as EDSR-PyTorch
+    x = torch.rand(1, 3, 5, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), ours(x))

@@ -45,3 +45,51 @@ class EDSR(nn.Module):
         x = self.conv_first(x)
         res = self.conv_after_body(self.body(x)) + x
         return self.conv_last(self.upsample(res)) / self.img_range + mean
+
+
+def convert_official_state_dict(state: dict[str, torch.Tensor], n_body: int) -> dict[str, torch.Tensor]:
+    """EDSR-PyTorch / RCAN official layout -> this module's: ``head.0`` -> ``conv_first``, ``body.{n_body}`` ->
+    ``conv_after_body``, ``tail.0.*`` -> ``upsample.*``, ``tail.1`` -> ``conv_last``; MeanShift convs are dropped
+    (their fixed mean is passed as ``rgb_mean``). ``body.{i}.*`` keys below ``n_body`` are returned unchanged."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith(("sub_mean.", "add_mean.")):
+            continue
+        if key.startswith("head.0."):
+            out["conv_first." + key[len("head.0.") :]] = value
+        elif key.startswith(f"body.{n_body}."):
+            out["conv_after_body." + key[len(f"body.{n_body}.") :]] = value
+        elif key.startswith("tail.0."):
+            out["upsample." + key[len("tail.0.") :]] = value
+        elif key.startswith("tail.1."):
+            out["conv_last." + key[len("tail.1.") :]] = value
+        else:
+            out[key] = value
+    return out
+
+
+def convert_edsr_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Official EDSR-PyTorch keys (``body.N.body.0``) -> BasicSR keys (``body.N.conv1``); BasicSR keys unchanged."""
+    if "head.0.weight" not in state:
+        return dict(state)
+    n_body = official_body_count(state)
+    out = convert_official_state_dict(state, n_body)
+    return {k.replace(".body.0.", ".conv1.").replace(".body.2.", ".conv2."): v for k, v in out.items()}
+
+
+def official_body_count(state: dict[str, torch.Tensor]) -> int:
+    return sum(1 for k in state if k.startswith("body.") and k.count(".") >= 3 and k.endswith(".body.0.weight"))
+
+
+def official_mean(state: dict[str, torch.Tensor], rgb_range: float = 255.0) -> list[float] | None:
+    """The RGB mean of a MeanShift ``sub_mean`` conv (bias = -rgb_range * mean / std, std 1), if present."""
+    if "sub_mean.bias" not in state:
+        return None
+    return [float(v) for v in (-state["sub_mean.bias"].float() / rgb_range)]
+
+
+def official_scale(state: dict[str, torch.Tensor], num_feat: int) -> int:
+    convs = [k for k in state if k.startswith("tail.0.") and k.endswith(".weight")]
+    if len(convs) == 1 and state[convs[0]].shape[0] == 9 * num_feat:
+        return 3
+    return 2 ** len(convs)

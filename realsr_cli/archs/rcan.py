@@ -87,3 +87,30 @@ class RCAN(nn.Module):
         x = self.conv_first(x)
         res = self.conv_after_body(self.body(x)) + x
         return self.conv_last(self.upsample(res)) / self.img_range + mean
+
+
+def convert_rcan_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Official RCAN keys (yulunzhang/RCAN, also EDSR-PyTorch's rcan.py) -> BasicSR keys; BasicSR keys unchanged.
+
+    ``body.g.body.b.body.{0,2}`` -> ``body.g.residual_group.b.rcab.{0,2}``, ``...body.3.conv_du.{0,2}`` ->
+    ``...rcab.3.attention.{1,3}``, ``body.g.body.{n_block}`` -> ``body.g.conv``, ``body.{n_group}`` ->
+    ``conv_after_body``, ``head``/``tail`` as EDSR.
+    """
+    import re
+
+    from realsr_cli.archs.edsr import convert_official_state_dict
+
+    if "head.0.weight" not in state:
+        return dict(state)
+    n_group = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"^body\.(\d+)\.body\.0\.body\.0\.weight$", k)))
+    n_block = sum(1 for k in state if re.match(r"^body\.0\.body\.\d+\.body\.0\.weight$", k))
+    out = {}
+    for key, value in convert_official_state_dict(state, n_group).items():
+        if m := re.match(r"^body\.(\d+)\.body\.(\d+)\.body\.3\.conv_du\.(\d)\.(weight|bias)$", key):
+            key = f"body.{m[1]}.residual_group.{m[2]}.rcab.3.attention.{int(m[3]) + 1}.{m[4]}"
+        elif m := re.match(r"^body\.(\d+)\.body\.(\d+)\.body\.(\d)\.(weight|bias)$", key):
+            key = f"body.{m[1]}.residual_group.{m[2]}.rcab.{m[3]}.{m[4]}"
+        elif (m := re.match(r"^body\.(\d+)\.body\.(\d+)\.(weight|bias)$", key)) and int(m[2]) == n_block:
+            key = f"body.{m[1]}.conv.{m[3]}"
+        out[key] = value
+    return out

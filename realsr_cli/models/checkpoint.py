@@ -8,7 +8,7 @@
 ``load_model`` prefers ``params_ema`` (as BasicSR/Real-ESRGAN inference does), and also reads foreign files: BasicSR
 ``{"params": ..., "params_ema": ...}`` dicts, bare state dicts (original ESRGAN ``RRDB_ESRGAN_x4.pth``), and
 ``.safetensors``. For foreign files the architecture is given by the caller or recognised from the keys (RRDBNet in
-its three key layouts, SRVGGNetCompact, MSRResNet, and the official RFDN / PAN / KAIR-IMDN files) and its
+its three key layouts, SRVGGNetCompact, MSRResNet, official EDSR-PyTorch / RCAN / RFDN / PAN / KAIR-IMDN files) and its
 hyper-parameters are inferred from tensor shapes. PAN x3 files cannot be told from x2 by shape: pass ``scale=3``.
 """
 
@@ -102,6 +102,11 @@ def detect_arch(state: dict[str, torch.Tensor]) -> str | None:
     if "conv_first.weight" in state and ("recon_trunk.0.conv1.weight" in state or "body.0.conv1.weight" in state):
         if "upconv1.weight" in state:
             return "msrresnet"
+    if "head.0.weight" in state and "tail.1.weight" in state:  # EDSR-PyTorch / official RCAN layouts
+        if "body.0.body.0.body.3.conv_du.0.weight" in state:
+            return "rcan"
+        if "body.0.body.0.weight" in state:
+            return "edsr"
     if "B1.c1_d.weight" in state and "upsampler.0.weight" in state:
         return "rfdn"
     if "SCPA_trunk.0.conv1_a.weight" in state:
@@ -120,10 +125,22 @@ def _convert(arch: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
         from realsr_cli.archs.msrresnet import convert_msrresnet_state_dict
 
         return convert_msrresnet_state_dict(state)
+    if arch == "edsr":
+        from realsr_cli.archs.edsr import convert_edsr_state_dict
+
+        return convert_edsr_state_dict(state)
+    if arch == "rcan":
+        from realsr_cli.archs.rcan import convert_rcan_state_dict
+
+        return convert_rcan_state_dict(state)
     return state
 
 
-def _infer_args(arch: str, state: dict[str, torch.Tensor], scale: int | None) -> tuple[dict[str, Any], int]:
+def _infer_args(
+    arch: str, state: dict[str, torch.Tensor], scale: int | None, original: dict[str, torch.Tensor] | None = None
+) -> tuple[dict[str, Any], int]:
+    """Constructor arguments and scale from the (converted) ``state``; ``original``: the keys as published."""
+    original = state if original is None else original
     if arch == "rrdbnet":
         from realsr_cli.archs.rrdbnet import infer_rrdbnet_args
 
@@ -142,6 +159,27 @@ def _infer_args(arch: str, state: dict[str, torch.Tensor], scale: int | None) ->
         inferred = 4 if "upconv2.weight" in state else int(round((state["upconv1.weight"].shape[0] / num_feat) ** 0.5))
         args = {"num_in_ch": int(num_in), "num_out_ch": int(state["conv_last.weight"].shape[0])}
         return {**args, "num_feat": int(num_feat), "num_block": num_block}, int(scale or inferred)
+    if arch in ("edsr", "rcan") and "head.0.weight" in original:
+        from realsr_cli.archs.edsr import official_mean, official_scale
+
+        num_feat, num_in = (int(d) for d in original["head.0.weight"].shape[:2])
+        args: dict[str, Any] = {"num_in_ch": num_in, "num_out_ch": int(original["tail.1.weight"].shape[0])}
+        args["num_feat"] = num_feat
+        if arch == "edsr":
+            args["num_block"] = 1 + max(int(k.split(".")[1]) for k in state if k.endswith(".conv1.weight"))
+            args["res_scale"] = 0.1 if num_feat == 256 else 1.0  # EDSR-PyTorch: EDSR 0.1, EDSR-baseline 1
+        else:
+            args["num_group"] = 1 + max(int(k.split(".")[1]) for k in state if k.endswith(".conv.weight"))
+            args["num_block"] = sum(
+                1 for k in state if k.startswith("body.0.residual_group.") and k.endswith("rcab.0.weight")
+            )
+            args["squeeze_factor"] = num_feat // int(
+                state["body.0.residual_group.0.rcab.3.attention.1.weight"].shape[0]
+            )
+        mean = official_mean(original)
+        if mean is not None:
+            args["rgb_mean"] = mean
+        return args, int(scale or official_scale(original, num_feat))
     if arch == "rfdn":
         nf, in_nc = state["fea_conv.weight"].shape[:2]
         num_modules = sum(1 for k in state if k.endswith(".c1_d.weight"))
@@ -197,9 +235,9 @@ def load_model(
         if arch is None:
             raise InputError(f"{path}: unknown architecture; give it explicitly (e.g. --arch rrdbnet)")
         arch = arch_spec(arch).name
-        state = _convert(arch, state)
+        original, state = state, _convert(arch, state)
         if arch_args is None:
-            args, scale = _infer_args(arch, state, scale)
+            args, scale = _infer_args(arch, state, scale, original)
         else:
             args, scale = dict(arch_args), int(scale or 4)
         meta = {"source": str(path), "foreign": True}
