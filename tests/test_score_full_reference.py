@@ -96,3 +96,16 @@ def test_mismatched_sizes_and_channels_are_clear():
 
 def test_aim2020_score():
     assert aim2020_score(25.0, 0.7) == pytest.approx(0.5 + 0.5)
+
+
+def test_ssim_matches_official_values_on_matlab_gray(shared_dir):
+    """VALUES.md: SSIM of the TID2013 calibration pairs computed by MATLAB on ``rgb2gray`` images."""
+    from realsr_cli.metrics.natural_scene import rgb_to_gray
+    from realsr_cli.scoring import load_unit
+
+    official = {"I03": 0.6993, "I04": 0.9978, "I06": 0.9989, "I08": 0.9669, "I19": 0.6519}
+    cal = shared_dir / "data" / "calibration"
+    for name, value in official.items():
+        d, r = (rgb_to_gray(load_unit(cal / sub / f"{name}.bmp")) for sub in ("dist", "ref"))
+        d, r = (torch.round(x * 255) / 255 for x in (d, r))  # rgb2gray on uint8 images gives uint8
+        assert ssim(d, r).item() == pytest.approx(value, abs=6e-5), name
