@@ -24,7 +24,9 @@ DIGITS = {"psnr": 4, "ssim": 4, "lpips": 4, "niqe": 4, "brisque": 4, "piqe": 4, 
 
 @handle_errors
 def command(
-    paths: Annotated[list[Path], typer.Argument(help="SR_DIR [GT_DIR]; with --rank: several SR folders.")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="SR_DIR [GT_DIR]", help="SR_DIR [GT_DIR]; with --rank: several SR folders.")
+    ],
     gt: Annotated[Path | None, typer.Option("--gt", help="Ground-truth folder (alternative to GT_DIR).")] = None,
     metrics: Annotated[
         str | None,
@@ -83,8 +85,12 @@ def command(
         if not quiet:
             out_console.print(_table(res))
     ranking = iqa_rank(results, names) if rank else None
-    if ranking and not quiet:
-        out_console.print(_rank_table(ranking))
+    if ranking:
+        left_out = sum(len(r.rows) for r in results) - len(results) * len(ranking["images"])
+        if left_out:
+            warn_line(f"--rank uses the {len(ranking['images'])} image(s) present in every folder; {left_out} left out")
+        if not quiet:
+            out_console.print(_rank_table(ranking))
     payload: dict[str, Any] = results[0].to_json() if len(results) == 1 else {"folders": [r.to_json() for r in results]}
     if ranking:
         payload["rank"] = ranking
