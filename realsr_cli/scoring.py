@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,13 @@ def score_folder(
     result.mean = mean_row(result.rows, result.columns)
     result.unmatched_sr, result.unmatched_gt, result.failures = unmatched_sr, unmatched_gt, batch.failures
     return result
+
+
+def score_files(sr: str | Path, gt: str | Path | None = None, options: ScoreOptions | None = None) -> dict[str, Any]:
+    """Metrics of one SR image file (against one GT file when given): ``{metric: value}`` plus stem and paths."""
+    options = options or ScoreOptions()
+    options = replace(options, metrics=parse_metrics(list(options.metrics), gt is not None))
+    return Scorer(options)(Pair(Path(sr).stem, Path(sr), Path(gt) if gt else None))
 
 
 def rank_data(values: np.ndarray) -> np.ndarray:

@@ -166,3 +166,16 @@ def test_iqa_rank_hand_computed():
     assert r["images"] == ["x", "y"]
     with pytest.raises(InputError):
         iqa_rank([a], ["niqe"])
+
+
+def test_score_files_library_call(tmp_path):
+    from realsr_cli.scoring import score_files
+
+    g = synthetic_image(32, 32, seed=1)
+    s = np.clip(g.astype(int) + 3, 0, 255).astype(np.uint8)
+    write_image(tmp_path / "gt.png", g)
+    write_image(tmp_path / "sr.png", s)
+    row = score_files(tmp_path / "sr.png", tmp_path / "gt.png")
+    assert row["psnr"] == pytest.approx(_mse_psnr(s, g, 255), abs=1e-4) and "ssim" in row and "aim2020" in row
+    with pytest.raises(InputError, match="need ground truth"):
+        score_files(tmp_path / "sr.png", options=ScoreOptions(metrics=("psnr",)))
