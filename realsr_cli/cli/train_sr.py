@@ -84,6 +84,16 @@ def command(
     info = summary(result)
     write_json_result(json_out, info)
     if not quiet:
-        out_console.print(f"model: {info['model']} ({info['iters']} iterations)")
+        from rich.table import Table
+
+        table = Table(title=f"train-sr: {info['iters']} iterations")
+        table.add_column("output")
+        table.add_column("value")
+        table.add_row("model", info["model"])
         for key, value in (info["val"] or {}).items():
-            out_console.print(f"  val {key}: {value:.4f}")
+            table.add_row(f"val {key}", f"{value:.4f}")
+        if info["best"]:
+            table.add_row("best", f"{info['best']['metric']} {info['best']['value']:.4f} @ {info['best']['iter']}")
+        for path in info["exported"]:
+            table.add_row("export", path)
+        out_console.print(table)
