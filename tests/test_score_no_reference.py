@@ -150,3 +150,12 @@ def test_calibration_brisque_orders_like_reference(calibration):
     # The LIVE svm.txt reference row orders the images I03 > I19 > I08 > {I04, I06}; see docs/score.md for values.
     got = {n: brisque(x).item() for n, x in calibration.items()}
     assert got["I03"] > got["I19"] > got["I08"] > max(got["I04"], got["I06"])
+
+
+def test_niqe_single_block_and_too_small():
+    from realsr_cli.errors import InputError
+
+    x = torch.from_numpy(synthetic_image(100, 120, 3, seed=2)).permute(2, 0, 1)[None].double() / 255
+    assert math.isfinite(niqe(x).item())
+    with pytest.raises(InputError, match="at least 96x96"):
+        niqe(x[..., :90, :])

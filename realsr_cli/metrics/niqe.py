@@ -83,9 +83,10 @@ def niqe_from_features(feats: np.ndarray) -> float:
     mu_p, cov_p = _pristine()
     mu_d = np.nanmean(feats, axis=0)
     clean = feats[~np.isnan(feats).any(axis=1)]
-    if len(clean) < 2:
-        raise InputError("NIQE: too few textured 96x96 blocks (flat image?)")
-    cov_d = np.cov(clean, rowvar=False)
+    if len(clean) == 0:
+        raise InputError("NIQE: no 96x96 block has usable statistics (flat image?)")
+    # MATLAB cov normalises by N - 1, or by N for a single observation (then all zeros).
+    cov_d = np.cov(clean, rowvar=False) if len(clean) > 1 else np.zeros((feats.shape[1], feats.shape[1]))
     diff = mu_p - mu_d
     return float(np.sqrt(diff @ np.linalg.pinv((cov_p + cov_d) / 2) @ diff))
 
