@@ -44,14 +44,20 @@ def test_mean_fusion_and_argument_checks():
 
 def test_color_fix_removes_a_colour_cast_and_keeps_detail():
     gen = torch.Generator().manual_seed(0)
-    lr = torch.rand(1, 3, 24, 24, generator=gen) * 0.5 + 0.25
+    lr = F.avg_pool2d(torch.rand(1, 3, 96, 96, generator=gen), 4) * 0.5 + 0.25  # smooth-ish 24 x 24
     bicubic = F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False)
     detail = 0.05 * torch.randn(1, 3, 48, 48, generator=gen)
     cast = torch.tensor([0.1, -0.05, 0.08]).view(1, 3, 1, 1)
     sr = bicubic + detail + cast
-    assert color_shift(sr, bicubic) == pytest.approx(255 * (0.1 + 0.05 + 0.08) / 3, abs=0.3)
-    fixed = color_fix(sr, bicubic, 2)
-    assert color_shift(fixed, bicubic) < 0.5
+    assert color_shift(sr, lr) == pytest.approx(255 * (0.1 + 0.05 + 0.08) / 3, abs=0.6)  # + noise of the detail
+    assert color_shift(bicubic, lr) < 0.3  # the bicubic upscale keeps the input's channel means
+    fixed = color_fix(sr, lr, 2)
+    assert color_shift(fixed, lr) < 0.5
     # high frequencies (the detail) survive: the residual correlates with the injected detail
     corr = torch.corrcoef(torch.stack([(fixed - bicubic).flatten(), detail.flatten()]))[0, 1]
     assert float(corr) > 0.8
+    # low frequencies now follow the input: blurred fixed output is close to the blurred bicubic upscale
+    from realsr_cli.upscale.color_fix import gaussian_blur
+
+    low = (gaussian_blur(fixed, 4.0) - gaussian_blur(bicubic, 4.0)).abs().mean()
+    assert float(low) < 0.01 < float((gaussian_blur(sr, 4.0) - gaussian_blur(bicubic, 4.0)).abs().mean())

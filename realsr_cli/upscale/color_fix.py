@@ -2,9 +2,10 @@
 
 GAN upscalers are known to shift colours and tones (e.g. Real-ESRGAN issues about colour casts; StableSR's
 "wavelet colour fix", Wang et al., IJCV 2024, replaces the low-frequency band of the output by the input's).
-Here the split is a Gaussian low-pass with sigma = 2 x scale output pixels:
-``fixed = SR - G(SR) + G(bicubic(LR))``. The colour shift reported in summaries is the mean absolute difference of
-the per-channel means of SR and the bicubic upscale, on the 0-255 scale.
+Here the split is a Gaussian low-pass with sigma = 2 LR pixels (2 x scale output pixels), computed at LR
+resolution: ``fixed = SR + up(G(LR) - G(down(SR)))`` (down = s x s box average, up = bicubic), i.e. the
+low-frequency band of SR is replaced by the input's. The colour shift reported in summaries is the mean absolute
+difference of the per-channel means of SR and the bicubic upscale, on the 0-255 scale.
 """
 
 from __future__ import annotations
@@ -31,16 +32,29 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(y, k.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
-def color_fix(sr: torch.Tensor, reference: torch.Tensor, scale: float) -> torch.Tensor:
-    """Replace the low frequencies of ``sr`` by those of ``reference`` (the input upscaled to the same size)."""
-    if sr.shape != reference.shape:
-        raise ValueError(f"colour fix needs equal shapes, got {tuple(sr.shape)} and {tuple(reference.shape)}")
-    sigma = 2.0 * float(scale)
+def color_fix(sr: torch.Tensor, lr: torch.Tensor, scale: int, sigma: float = 2.0) -> torch.Tensor:
+    """Give ``sr`` (s x ``lr``) the low frequencies of ``lr``: ``SR + up(G(LR) - G(down(SR)))``.
+
+    The low-pass is a Gaussian of ``sigma`` LR pixels (2 x scale output pixels) applied at LR resolution after an
+    s x s box average of SR, and the correction is upsampled bicubically: the cost stays that of an LR-sized blur,
+    even for huge outputs.
+    """
+    scale = int(scale)
+    if sr.shape[-2:] != (lr.shape[-2] * scale, lr.shape[-1] * scale):
+        raise ValueError(f"colour fix needs SR = {scale} x LR, got {tuple(sr.shape)} and {tuple(lr.shape)}")
     sr = sr.float()
-    return (sr - gaussian_blur(sr, sigma) + gaussian_blur(reference.float(), sigma)).clamp(0.0, 1.0)
+    down = F.avg_pool2d(sr, scale) if scale > 1 else sr
+    correction = gaussian_blur(lr.float(), sigma) - gaussian_blur(down, sigma)
+    if scale > 1:
+        correction = F.interpolate(correction, scale_factor=scale, mode="bicubic", align_corners=False)
+    return (sr + correction).clamp(0.0, 1.0)
 
 
-def color_shift(sr: torch.Tensor, reference: torch.Tensor) -> float:
-    """Mean over channels of |mean(SR_c) - mean(reference_c)|, on the 0-255 scale."""
-    diff = sr.float().mean(dim=(0, 2, 3)) - reference.float().mean(dim=(0, 2, 3))
+def color_shift(sr: torch.Tensor, lr: torch.Tensor) -> float:
+    """Mean over channels of |mean(SR_c) - mean(bicubic(LR)_c)|, on the 0-255 scale.
+
+    The bicubic upscale's channel means are those of LR (its weights sum to one per output pixel and to s^2 per
+    input pixel away from the borders), so LR's means are used and the big bicubic image is never formed.
+    """
+    diff = sr.float().mean(dim=(0, 2, 3)) - lr.float().mean(dim=(0, 2, 3))
     return float(diff.abs().mean()) * 255.0

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from realsr_cli import __version__
 from realsr_cli.batch import BatchResult, Failure, describe_error
@@ -263,10 +262,9 @@ class Upscaler:
             rgb = rgb.expand(1, 3, *rgb.shape[-2:]).contiguous()
         luma = median_luma(rgb) if self.options.fusion == "luminance" else None
         sr, stats = self.upscale_tensor(rgb, luma)
-        bicubic = F.interpolate(rgb, scale_factor=self.scale, mode="bicubic", align_corners=False).clamp(0, 1)
         if self.options.color_fix:
-            sr = color_fix(sr, bicubic, self.scale)
-        stats["color_shift"] = round(color_shift(sr, bicubic), 4)
+            sr = color_fix(sr, rgb, self.scale)
+        stats["color_shift"] = round(color_shift(sr, rgb), 4)
         stats["median_luma"] = None if luma is None else round(luma, 3)
         planes = [sr[0]] if channels >= 3 else [_to_gray(sr[0])]
         if channels in (2, 4):
