@@ -460,9 +460,28 @@ def estimate_kernels(
     device: torch.device | str = "cpu",
     progress: Callable[[int], None] | None = None,
 ) -> list[KernelEstimate]:
-    """Run KernelGAN on several images at once (one G and D each); images as from ``prepare_image``."""
-    c = config or KernelGANConfig()
+    """Run KernelGAN on several images at once (one G and D each); images as from ``prepare_image``.
+
+    On CPU the work runs on one thread: the per-step tensors are tiny, and extra threads only add overhead
+    (measured 2 threads: 0.33-0.39 s/iter vs 1 thread: 0.05 s/iter on the shared 2-core machine).
+    """
     device = torch.device(device)
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _estimate(images, rngs, config or KernelGANConfig(), device, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _estimate(
+    images: list[np.ndarray],
+    rngs: list[np.random.Generator],
+    c: KernelGANConfig,
+    device: torch.device,
+    progress: Callable[[int], None] | None,
+) -> list[KernelEstimate]:
     start = time.perf_counter()
     b = len(images)
     init_gens = [torch.Generator().manual_seed(int(r.integers(0, 2**62))) for r in rngs]
