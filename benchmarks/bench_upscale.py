@@ -90,7 +90,7 @@ def bench_model(model: SRModel, size: int, tile: int, device: torch.device, repe
             rows.append((label, "fp16 batch 4", mp / ref, mp / _time(lambda: half.upscale_tensor(x), repeats)))  # noqa: B023
     print(f"  {'mode':<10} {'ours':<13} {'reference MP/s':>15} {'ours MP/s':>10} {'ratio':>6}")
     for label, prec, ref_mps, our_mps in rows:
-        print(f"  {label:<10} {prec:<13} {ref_mps:>15.4f} {our_mps:>10.4f} {our_mps / ref_mps:>6.2f}", flush=True)
+        print(f"  {label:<10} {prec:<13} {ref_mps:>15.4g} {our_mps:>10.4g} {our_mps / ref_mps:>6.2f}", flush=True)
 
 
 def main() -> None:

@@ -154,3 +154,30 @@ def test_palette_png_with_transparency(tmp_path):
     out = read_image(tmp_path / "out" / "pal.png").pixels
     assert out.shape == (16, 20, 4)
     np.testing.assert_array_equal(out, _repeat(expected, 2))
+
+
+class _Const(torch.nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((x.shape[0], 3, x.shape[2] * 2, x.shape[3] * 2), self.value)
+
+
+@pytest.mark.parametrize(("level", "expected"), [(40, 0.6 * 200 + 0.4 * 100), (120, 200)])
+def test_luminance_ensemble_through_the_pipeline(level, expected):
+    models = [sr_model(_Const(200 / 255), 2, "rel"), sr_model(_Const(100 / 255), 2, "std")]
+    up = Upscaler(models, CPU, UpscaleOptions(fusion="luminance", tile=0))
+    out, stats = up.upscale_pixels(np.full((6, 6, 3), level, np.uint8))
+    assert stats["median_luma"] == pytest.approx(level, abs=0.01)
+    assert np.abs(out.astype(float) - expected).max() <= 0.5
+
+
+def test_tiled_tta_equals_untiled_tta():
+    pixels = synthetic_image(30, 26, seed=8)
+    model = sr_model(ConvUp(scale=2, depth=3, seed=2), 2)
+    whole, _ = Upscaler([model], CPU, UpscaleOptions(tile=0, tta=True)).upscale_pixels(pixels)
+    tiled, stats = Upscaler([model], CPU, UpscaleOptions(tile=8, tile_pad=3, tta=True, batch=2)).upscale_pixels(pixels)
+    assert stats["tiles"] > 1
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1

@@ -250,6 +250,15 @@ class Upscaler:
         stats["precision"] = str(dtype).replace("torch.", "")
         return out.clamp(0.0, 1.0), stats
 
+    def expected_tiles(self, pixels: np.ndarray) -> int:
+        """Tiles the progress bar will count for this image (twice when a varying alpha goes through the model)."""
+        height, width = pixels.shape[:2]
+        count = tile_count(height, width, self.tile_for(height, width), self.options.tile_pad)
+        alpha_by_model = (
+            pixels.shape[2] in (2, 4) and self.options.alpha == "model" and not _is_constant(pixels[..., -1])
+        )
+        return count * (2 if alpha_by_model else 1)
+
     # ---- pixels ----------------------------------------------------------------------------------------------
     def upscale_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         """(H, W, C) uint8/uint16 gray, gray+alpha, RGB or RGBA -> upscaled pixels of the same dtype and channels."""
@@ -378,7 +387,7 @@ def upscale_files(
                         f"{item.path}: 16-bit image; '{out_path.suffix}' holds 8 bits only (use --ext png or tif)"
                     )
                 t0 = time.perf_counter()
-                progress.update(tiles_task, completed=0, total=None)
+                progress.update(tiles_task, completed=0, total=upscaler.expected_tiles(image.pixels))
                 pixels, stats = upscaler.upscale_pixels(image.pixels)
                 result = ImageResult(
                     input=str(item.path),
