@@ -181,3 +181,15 @@ def test_tiled_tta_equals_untiled_tta():
     tiled, stats = Upscaler([model], CPU, UpscaleOptions(tile=8, tile_pad=3, tta=True, batch=2)).upscale_pixels(pixels)
     assert stats["tiles"] > 1
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_exif_orientation_is_applied_and_exif_kept(tmp_path):
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    exif[0x010F] = "TestCam"
+    PILImage.fromarray(synthetic_image(8, 12)).save(tmp_path / "cam.jpg", exif=exif.tobytes(), quality=95)
+    report = upscale_files(tmp_path / "cam.jpg", tmp_path / "out", _nearest(2), quiet=True)
+    assert report.results[0].out_size == (24, 16)  # portrait after applying the orientation
+    with PILImage.open(tmp_path / "out" / "cam.jpg") as out:
+        tags = out.getexif()
+        assert out.size == (16, 24) and tags.get(0x010F) == "TestCam" and tags.get(0x0112, 1) == 1
