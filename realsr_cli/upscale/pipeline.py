@@ -160,6 +160,8 @@ class Upscaler:
             self.dtype = choose_dtype(device, options.precision, half_ok)
         except ValueError as exc:
             raise InputError(str(exc)) from None
+        if options.precision in ("fp16", "bf16") and device.type != "cuda":
+            warn_line(f"{options.precision} is for CUDA; running fp32 on {device.type}")
         self.chain = fallback_chain(self.dtype, device)
         self.channels_last = device.type == "cuda" if options.channels_last is None else options.channels_last
         self._modules: dict[torch.dtype, list[torch.nn.Module]] = {}
