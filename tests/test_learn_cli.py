@@ -53,6 +53,10 @@ def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     assert report["failures"] and "tiny.png" in report["failures"][0]
     again = cli("learn-degradation", src, *args)
     assert again.exit_code == 1 and "--overwrite" in again.output
+    # a stricter rerun replaces the patches: none of the earlier ones may stay in the bank
+    stricter = cli("learn-degradation", src, *args, "--method", "noise", "--noise-max-var", "0.5", "--overwrite")
+    assert stricter.exit_code == 0, stricter.output
+    assert not list((out / "noise").glob("*.png"))
 
 
 def test_empty_folder_and_bad_options(tmp_path: Path, cli):

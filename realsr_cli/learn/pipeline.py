@@ -6,6 +6,8 @@ Writes OUT/kernels/ (``NAME_kernel_x2|x4.mat|.npy``, previews/), OUT/noise/ (pat
 
 from __future__ import annotations
 
+import glob
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,6 +174,10 @@ def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> int:
     for name, (item, img) in images.items():
         t = time.perf_counter()
         res = collect_patches(img.pixels, rule)
+        if opts.overwrite:  # patches of an earlier run with other thresholds must not linger in the bank
+            for old in noise_dir.glob(f"{glob.escape(name)}_*_*.png"):
+                if re.fullmatch(rf"{re.escape(name)}_\d+_\d+\.png", old.name):
+                    old.unlink()
         for (top, left), patch in zip(res.boxes, res.patches, strict=True):
             pixels = patch[:, :, :1] if patch.shape[2] == 2 else patch[:, :, :3]
             write_image(noise_dir / f"{name}_{top}_{left}.png", pixels, overwrite=opts.overwrite)
