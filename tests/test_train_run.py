@@ -252,3 +252,16 @@ def test_validation_with_lpips_keeps_best_by_lpips(pairs, tmp_path, monkeypatch,
     result = train_sr(train_dir, tmp_path / "run", cfg, val_dir=val_dir, device="cpu", quiet=True)
     assert 0 <= result.val["lpips"] <= 1
     assert result.best["metric"] == "lpips" and result.best["value"] <= result.val["lpips"] + 1e-12
+
+
+def test_worker_processes_do_not_change_the_data_stream(pairs):
+    from torch.utils.data import DataLoader
+
+    train_dir, _ = pairs
+    ds = PairedPatches(train_dir, scale=2, patch_size=16, seed=9)
+
+    def batches(workers: int) -> list[torch.Tensor]:
+        loader = DataLoader(ds, batch_size=2, sampler=StepSampler(0, 3, 2), num_workers=workers)
+        return [b["hr"] for b in loader]
+
+    assert all(torch.equal(a, b) for a, b in zip(batches(0), batches(2), strict=True))
