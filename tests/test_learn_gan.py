@@ -109,3 +109,18 @@ def test_learned_model_is_applied_by_make_pairs(tmp_path: Path, cli):
     resumed = cli("learn-degradation", src, "-o", out, *args, "--iters", "3", "--resume", "--json", tmp_path / "r.json")
     assert resumed.exit_code == 0, resumed.output
     assert '"resumed_from": 2' in (tmp_path / "r.json").read_text()
+
+
+def test_lpips_vgg_perceptual_loss_uses_the_local_vgg16_weights(shared_weights: Path):
+    from realsr_cli.learn.dsgan import VGGPerceptual
+
+    path = shared_weights / "vgg16-features.pth"
+    if not path.is_file():
+        pytest.skip("vgg16-features.pth not in ../shared/weights")
+    loss = VGGPerceptual(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    torch.testing.assert_close(getattr(loss.lpips.net.slice1, "0").weight, state["features.0.weight"])
+    torch.testing.assert_close(getattr(loss.lpips.net.slice5, "28").weight, state["features.28.weight"])
+    x = torch.rand(1, 3, 32, 32)
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(x, (x + 0.2 * torch.randn_like(x)).clamp(0, 1))) > 0.01
