@@ -4,7 +4,9 @@ Issue target: batch 16, HR patch 128, x4, msrresnet and rrdbnet. On a CPU that i
 so by default the CPU run uses batch 4, patch 64 (set ``REALSR_BENCH_TRAIN_FULL=1`` for batch 16 / patch 128;
 CUDA always uses the full size). The plain loop feeds pre-made tensors already on the device (an upper bound);
 the Trainer reads PNG pairs through its DataLoader (2 workers), as a real run does. Each side is timed
-``REPEATS`` times, alternating, and the best rate is kept (the shared CPU is noisy).
+``REPEATS`` times, alternating, and the best rate is kept (the shared CPU is noisy). ``WARMUP`` iterations are
+not timed: on CPU the first iterations of a fresh model are several times slower (denormal numbers while the
+0.1-scaled initial weights and Adam's moments settle; ``torch.set_flush_denormal(True)`` removes most of it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from realsr_cli.io.images import write_image
 from realsr_cli.train import load_train_config
 from realsr_cli.train.trainer import Trainer
 
-WARMUP = 3
+WARMUP = 5
 REPEATS = 3
 
 
