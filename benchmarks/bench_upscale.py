@@ -75,6 +75,7 @@ def bench_model(model: SRModel, size: int, tile: int, device: torch.device, repe
     mp = size * size / 1e6
     xd = x.to(device)
     print(f"\n{model.name}: {size}x{size} input ({mp:.3f} MP), x{model.scale}, tile {tile}, {device}", flush=True)
+    model.module(xd)  # warm-up (allocator, oneDNN/cuDNN kernels) shared by both pipelines
     rows = []
     for label, t in (("untiled", 0), (f"tile {tile}", tile)):
         if t == 0:
@@ -100,7 +101,7 @@ def main() -> None:
     small = int(os.environ.get("REALSR_BENCH_SMALL_SIZE", 1024 if cuda else 320))
     rrdb = int(os.environ.get("REALSR_BENCH_RRDB_SIZE", 512 if cuda else 64))
     rrdb_tile = int(os.environ.get("REALSR_BENCH_RRDB_TILE", 256 if cuda else 32))
-    repeats = 3 if cuda else 1
+    repeats = 3 if cuda else 2
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
     bench_model(_small_model(device), small, 256, device, repeats)
     bench_model(_rrdb(device), rrdb, rrdb_tile, device, repeats)
