@@ -193,3 +193,18 @@ def test_exif_orientation_is_applied_and_exif_kept(tmp_path):
     with PILImage.open(tmp_path / "out" / "cam.jpg") as out:
         tags = out.getexif()
         assert out.size == (16, 24) and tags.get(0x010F) == "TestCam" and tags.get(0x0112, 1) == 1
+
+
+def test_tile_size_follows_free_memory(monkeypatch):
+    import realsr_cli.upscale.pipeline as pipeline
+
+    pixels = synthetic_image(70, 90, seed=9)
+    model = sr_model(ConvUp(scale=2, depth=3, width=8), 2)
+    plenty, _ = Upscaler([model], CPU, UpscaleOptions(tile=0)).upscale_pixels(pixels)
+    monkeypatch.setattr(pipeline, "available_memory", lambda device: 2_000_000)  # 2 MB free -> small tiles
+    out, stats = Upscaler([model], CPU, UpscaleOptions(tile=None, tile_pad=3)).upscale_pixels(pixels)
+    assert stats["tile"] == 32 and stats["tiles"] > 1
+    assert np.abs(out.astype(int) - plenty.astype(int)).max() <= 1
+    monkeypatch.setattr(pipeline, "available_memory", lambda device: 64 << 30)
+    _, stats = Upscaler([model], CPU, UpscaleOptions(tile=None)).upscale_pixels(pixels)
+    assert stats["tiles"] == 1  # fits: run whole
