@@ -68,6 +68,14 @@ def test_esrgan_old_format_and_basicsr_params_ema_load(tmp_path):
     assert _same_output(model, load_sr_model(tmp_path / "net_g.pth").module)
 
 
+def test_real_esrgan_compact_params_load(tmp_path):
+    torch.manual_seed(1)
+    net = build_arch("srvggnet-compact", scale=4, num_feat=8, num_conv=3).eval()
+    torch.save({"params": net.state_dict()}, tmp_path / "realesr-general-x4v3.pth")
+    loaded = load_sr_model(tmp_path / "realesr-general-x4v3.pth")
+    assert (loaded.arch, loaded.scale) == ("srvggnet-compact", 4) and _same_output(net, loaded.module)
+
+
 def test_safetensors_load(tmp_path):
     from safetensors.torch import save_file
 
