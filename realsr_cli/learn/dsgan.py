@@ -6,8 +6,8 @@ bicubic-downscaled clean images x to the source domain; its losses are split by 
 
 * low frequencies: colour loss ``L1(low(G(x)), low(x))`` with ``low`` a 5x5 box filter (``FilterLow``), weight 1;
 * high frequencies: the discriminator sees only ``high = I - low(I)`` (``FilterHigh``, no padding counted) of
-  G(x) and of real source crops; generator texture loss ``mean(1 - D(high(G(x))))``, weight 0.005; D trained
-  with binary cross-entropy;
+  G(x) and of real source crops; generator texture loss ``mean(-log(D(high(G(x))) + 1e-8))``, weight 0.005;
+  D loss ``-mean(log(D(real) + 1e-8)) - mean(log(1 - D(fake) + 1e-8))`` (DSGAN loss.py);
 * perceptual loss LPIPS-VGG between G(x) and x, weight 0.01 (VGG16 conv weights from a local file:
   ../shared/weights/vgg16-features.pth or ``--vgg-weights``; weight 0 disables it).
 
@@ -116,7 +116,3 @@ def find_vgg_weights(explicit: str | Path | None = None) -> Path:
         env_var="REALSR_VGG16_WEIGHTS",
         option="--vgg-weights",
     )
-
-
-def bce(pred: Tensor, real: bool) -> Tensor:
-    return F.binary_cross_entropy(pred, torch.full_like(pred, 1.0 if real else 0.0))

@@ -24,7 +24,7 @@ from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write
 from realsr_cli.learn.cyclegan import PatchDiscriminator, lsgan
 from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
-from realsr_cli.learn.dsgan import DSGANDiscriminator, FilterLow, VGGPerceptual, bce, find_vgg_weights
+from realsr_cli.learn.dsgan import DSGANDiscriminator, FilterLow, VGGPerceptual, find_vgg_weights
 from realsr_cli.seeding import item_rng
 
 STATE_FILE = "learn_state.pt"
@@ -182,13 +182,13 @@ def _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c: GANConfig) -> dict
     fake = nets.g(x)
     # D on high frequencies of real source crops and generated crops
     opt_d.zero_grad(set_to_none=True)
-    loss_d = bce(nets.d(y), True) + bce(nets.d(fake.detach()), False)
+    loss_d = -(nets.d(y) + 1e-8).log().mean() - (1 - nets.d(fake.detach()) + 1e-8).log().mean()
     loss_d.backward()
     opt_d.step()
     # G: colour (low), texture (high, GAN), perceptual
     opt_g.zero_grad(set_to_none=True)
     loss_col = F.l1_loss(low(fake), low(x))
-    loss_tex = (1 - nets.d(fake)).mean()
+    loss_tex = -(nets.d(fake) + 1e-8).log().mean()
     loss_per = perceptual(fake, x) if perceptual is not None else fake.new_zeros(())
     loss_g = c.w_col * loss_col + c.w_tex * loss_tex + c.w_per * loss_per
     loss_g.backward()
