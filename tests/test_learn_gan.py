@@ -104,6 +104,19 @@ def test_learned_model_is_applied_by_make_pairs(tmp_path: Path, cli):
     assert result.exit_code == 0, result.output
     lr = read_image(tmp_path / "pairs" / "lr" / "hr.png").pixels
     assert lr.shape == (24, 32, 3)
+    result = cli("degrade", hr_dir, tmp_path / "deg", "-s", "2", "--degradation-model", out / "degradation.pt")
+    assert result.exit_code == 0, result.output
+    degraded = sorted((tmp_path / "deg").glob("*.png"))
+    assert len(degraded) == 1
+    # degrade = this model applied to the MATLAB-bicubic LR image
+    from realsr_cli.degradations.resize import imresize
+    from realsr_cli.io.images import to_float
+
+    hr = torch.from_numpy(to_float(read_image(hr_dir / "hr.png").pixels).transpose(2, 0, 1).copy())[None].float()
+    expected = load_degradation_model(out / "degradation.pt").apply(imresize(hr, scale=0.5).clamp(0, 1))
+    got = torch.from_numpy(to_float(read_image(degraded[0]).pixels).transpose(2, 0, 1).copy())[None].float()
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() <= 1.0 / 255 + 1e-6
     again = cli("learn-degradation", src, "-o", out, *args, "--iters", "2")
     assert again.exit_code == 1 and "--overwrite" in again.output
     resumed = cli("learn-degradation", src, "-o", out, *args, "--iters", "3", "--resume", "--json", tmp_path / "r.json")
