@@ -541,7 +541,7 @@ def _estimate(
 
 
 def _noise(gens: list[torch.Generator], shape: torch.Size, device: torch.device) -> Tensor:
-    """N(0, 1/255) per image from its own generator (results do not depend on batching)."""
+    """N(0, 1/255) per image from its own generator (the same draws whatever the batch)."""
     return torch.stack([torch.randn(tuple(shape), generator=g) for g in gens]).div_(255.0).to(device)
 
 
