@@ -21,6 +21,7 @@ TINY = {
     "rrdbnet": "{num_feat: 8, num_block: 1, num_grow_ch: 4}",
     "rcan": "{num_feat: 8, num_group: 1, num_block: 1, squeeze_factor: 4}",
     "rfdn": "{nf: 8, num_modules: 1}",
+    "srvggnet-compact": "{num_feat: 8, num_conv: 2}",
 }
 TINY_D = {
     "vgg128": "{num_feat: 4}",
@@ -149,7 +150,7 @@ def test_vgg(tmp_path_factory) -> Path:
 def test_every_preset_runs(preset, tmp_path, test_vgg):
     cfg = load_train_config(preset)
     assert cfg["name"] == preset and cfg["train"]["iters"] > 1000
-    scale = 4 if preset in ("realesrgan",) else 2
+    scale = 4 if cfg["data"].get("degrade_preset") else 2
     patch = 128 if cfg["discriminator"]["arch"] == "vgg128" and cfg["losses"].get("gan") else 32
     if cfg["data"].get("degrade_preset"):
         data = tmp_path / "hr"
@@ -265,3 +266,14 @@ def test_worker_processes_do_not_change_the_data_stream(pairs):
         return [b["hr"] for b in loader]
 
     assert all(torch.equal(a, b) for a, b in zip(batches(0), batches(2), strict=True))
+
+
+def test_pairs_of_wrong_size_fail_before_training(tmp_path):
+    from realsr_cli.errors import InputError
+
+    folder = make_pairs(tmp_path / "p", 2, 2)
+    with pytest.raises(InputError, match="smaller than the LR patch"):
+        PairedPatches(folder, scale=2, patch_size=64, seed=0)
+    write_image(folder / "lr" / "img1.png", synthetic_image(10, 10), overwrite=True)
+    with pytest.raises(InputError, match=r"img1.png: LR 10x10 is not 1/2"):
+        PairedPatches(folder, scale=2, patch_size=16, seed=0)

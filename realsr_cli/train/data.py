@@ -46,6 +46,30 @@ def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
     return [(hr[s], lr[s]) for s in stems]
 
 
+def header_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file header (no decoding); (0, 0) when PIL cannot tell."""
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - the real read reports unreadable files with their name
+        return (0, 0)
+
+
+def check_pairs(pairs: list[tuple[Path, Path]], scale: int, patch: int) -> None:
+    """Fail before training (not inside a worker) on pairs of the wrong size; orientation-agnostic."""
+    lp = patch // scale
+    for hr_path, lr_path in pairs:
+        (hw, hh), (lw, lh) = header_size(hr_path), header_size(lr_path)
+        if 0 in (hw, hh, lw, lh):
+            continue
+        if sorted((hw, hh)) != sorted((lw * scale, lh * scale)):
+            raise InputError(f"{lr_path}: LR {lw}x{lh} is not 1/{scale} of HR {hw}x{hh} ({hr_path.name})")
+        if min(lw, lh) < lp:
+            raise InputError(f"{lr_path}: LR {lw}x{lh} is smaller than the LR patch {lp}x{lp} (lower --patch-size)")
+
+
 def augment(tensors: list[torch.Tensor], rng: np.random.Generator, flip: bool, rot90: bool) -> list[torch.Tensor]:
     """The same random horizontal/vertical flip and transpose on every (C,H,W) tensor."""
     hflip, vflip, transpose = (
@@ -86,6 +110,7 @@ class PairedPatches(_IndexedSamples):
 
     def __init__(self, folder: Path, scale: int, patch_size: int, seed: int, flip: bool = True, rot90: bool = True):
         self.pairs = find_pairs(Path(folder))
+        check_pairs(self.pairs, scale, patch_size)
         super().__init__(len(self.pairs), seed)
         self.scale, self.patch, self.flip, self.rot90 = scale, patch_size, flip, rot90
 
