@@ -277,3 +277,13 @@ def test_pairs_of_wrong_size_fail_before_training(tmp_path):
     write_image(folder / "lr" / "img1.png", synthetic_image(10, 10), overwrite=True)
     with pytest.raises(InputError, match=r"img1.png: LR 10x10 is not 1/2"):
         PairedPatches(folder, scale=2, patch_size=16, seed=0)
+
+
+def test_init_from_a_trained_model(pairs, tmp_path):
+    train_dir, _ = pairs
+    first = train_sr(train_dir, tmp_path / "a", tiny_cfg(iters=2), device="cpu", quiet=True)
+    frozen = tiny_cfg("msrresnet", "train.lr=0", iters=1)
+    second = train_sr(train_dir, tmp_path / "b", frozen, device="cpu", quiet=True, init=first.model_path)
+    a = torch.load(first.model_path, weights_only=True)["params"]
+    b = torch.load(second.model_path, weights_only=True)["params"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
