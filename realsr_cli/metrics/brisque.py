@@ -3,8 +3,9 @@
 The model is the LIVE-trained epsilon-SVR distributed with the ``brisque`` Python package 0.2.0 (``models/svm.txt``
 + ``normalize.pickle``, Apache-2.0), converted once by ``convert_model`` into ``data/brisque_live.npz`` (plain
 arrays, read with ``allow_pickle=False``; the pickle is read with an unpickler that refuses every global). Features
-follow that package exactly so that its model gives its scores (the ``BRISQUE (LIVE svm.txt model)`` row of
-``../shared/data/calibration/VALUES.md``): gray = scikit-image ``rgb2gray`` of [0, 1] RGB; MSCN with a 7x7 Gaussian
+follow that package bit for bit so that its model gives its scores (equal to the package run with libsvm to ~1e-10;
+the ``BRISQUE (LIVE svm.txt model)`` row of ``../shared/data/calibration/VALUES.md`` is in fact pyiqa's row for the
+original LIVE release model, rho -153.591, which is not available): gray = scikit-image ``rgb2gray`` of [0, 1] RGB; MSCN with a 7x7 Gaussian
 (sigma 7/6), zero padding, C = 1/255; AGGD fits (moment matching solved by ``scipy.optimize.root`` from 0.2) of the
 MSCN coefficients and of the 4 neighbour products, at full and half size (OpenCV bicubic ``resize``): 36 features
 scaled to [-1, 1]; score = sum_i coef_i exp(-gamma ||x - sv_i||^2) - rho. Lower is better (about 0..100).
@@ -72,9 +73,11 @@ def _model() -> dict[str, np.ndarray]:
 
 
 def _gaussian(n: int = 7, sigma: float = 7 / 6) -> np.ndarray:
+    # The package's exact expression (with the 1/(2 pi sigma^2) factor before normalising): the kernel then differs by
+    # ~1e-17, which in flat regions flips the sign of the MSCN rounding noise and moves the score (I19: 90.72 vs 89.89).
     y, x = np.indices((n, n)) - n // 2
-    k = np.exp(-(x**2 + y**2) / (2 * sigma**2))
-    return k / k.sum()
+    k = 1 / (2 * np.pi * sigma**2) * np.exp(-(x**2 + y**2) / (2 * sigma**2))
+    return k / np.sum(k)
 
 
 def _mscn(gray: np.ndarray) -> np.ndarray:
@@ -131,11 +134,18 @@ def brisque_from_features(feats: np.ndarray) -> float:
 
 
 def to_gray_skimage(x: torch.Tensor) -> np.ndarray:
-    """(C, H, W) in [0, 1] -> (H, W) float64 as scikit-image ``rgb2gray`` (alpha dropped, gray passed through)."""
+    """(C, H, W) in [0, 1] -> (H, W) float64 exactly as scikit-image ``rgb2gray`` (alpha dropped, gray passed through).
+
+    Pixels on the 8-bit grid are rebuilt as the uint8 image that ``rgb2gray`` would get (``u8 * (1/255)`` then
+    ``rgb @ coeffs``), so that the result equals the package's bit for bit (its flat regions are that sensitive).
+    """
     a = x.detach().to(torch.float64).cpu().numpy()
+    u8 = np.rint(a * 255.0)
+    if np.all(np.abs(a * 255.0 - u8) < 1e-6):
+        a = np.multiply(u8, 1.0 / 255.0)
     if a.shape[0] in (1, 2):
         return a[0]
-    return np.tensordot(np.array(SKIMAGE_GRAY), a[:3], axes=1)
+    return np.moveaxis(a[:3], 0, -1) @ np.array(SKIMAGE_GRAY)
 
 
 def brisque(x: torch.Tensor, crop_border: int = 0) -> torch.Tensor:
