@@ -35,6 +35,10 @@ def test_wheel_contains_presets_and_reads_them(tmp_path: Path) -> None:
         archive.extractall(site)
     packaged = sorted(p.relative_to(site / "realsr_cli" / "presets") for p in site.glob("realsr_cli/presets/**/*.yaml"))
     assert packaged == repo_presets
+    shipped = sorted(p.relative_to(REPO) for p in (REPO / "realsr_cli").rglob("*") if p.suffix in (".pt", ".npz"))
+    assert shipped, "the package ships no model or parameter files"
+    for path in shipped:  # the default model and the NIQE/BRISQUE parameters travel inside the wheel
+        assert (site / path).is_file(), path
     probe = (
         "import realsr_cli, realsr_cli.presets as p;"
         f"assert realsr_cli.__file__.startswith({str(site)!r}), realsr_cli.__file__;"
