@@ -29,7 +29,7 @@ bench: $(BIN)/realsr
 # realesrgan-degraded pairs from ../shared/data/hr-train images 0001-0036 (three seeds), validation on 0037-0040.
 # `make default-model` trains both with presets/train/default-x{2,4}.yaml (~10 min each on an idle 2-core CPU),
 # installs them into realsr_cli/models/default/ and prints each one's validation table against MATLAB bicubic.
-# DM_ITERS=N trains N iterations (one cosine period of N); an interrupted run resumes when re-run.
+# DM_ITERS=N trains N iterations (the cosine period stretched to N); an interrupted run resumes when re-run.
 REALSR := $(BIN)/realsr
 HR_TRAIN := $(abspath $(SHARED)/data/hr-train)
 DM_SCALES ?= 2 4
@@ -37,7 +37,7 @@ DM_SEEDS := 1 2 3
 DM_ITERS ?=
 DM_LPIPS := $(wildcard $(SHARED)/weights/alexnet-features.pth)
 comma := ,
-dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS) --set "train.scheduler.periods=[$(DM_ITERS)]")
+dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
 
 .PHONY: default-model
 
@@ -67,9 +67,9 @@ runs/default-x$(1)/pairs/.done: $(foreach s,$(DM_SEEDS),runs/default-x$(1)/pairs
 runs/default-x$(1)/run/model.pt: runs/default-x$(1)/pairs/.done runs/default-x$(1)/val/pairs.jsonl \
 		presets/train/default-x$(1).yaml
 	if [ -f $$(@D)/checkpoints/latest.pt ]; then \
-		$(REALSR) train-sr $$(<D) -o $$(@D) --resume $(dm_iters) --val $$(@D)/../val --overwrite; \
+		$(REALSR) train-sr $$(<D) -o $$(@D) --resume $(dm_iters) --val runs/default-x$(1)/val --overwrite; \
 	else \
-		$(REALSR) train-sr $$(<D) -o $$(@D) --preset default-x$(1) $(dm_iters) --val $$(@D)/../val --seed 0 \
+		$(REALSR) train-sr $$(<D) -o $$(@D) --preset default-x$(1) $(dm_iters) --val runs/default-x$(1)/val --seed 0 \
 			--device auto; \
 	fi
 
@@ -149,7 +149,7 @@ $(DEMO)/pairs-learned/pairs.jsonl: $(DEMO)/hr-train/.done $(DEMO)/learned/.done
 
 $(DEMO)/run-%/model.pt: $(DEMO)/pairs-%/pairs.jsonl presets/train/default-x4.yaml
 	$(REALSR) train-sr $(<D) -o $(@D) -s 4 --preset default-x4 --iters $(DEMO_ITERS) --batch-size $(DEMO_BATCH) \
-		--set "train.scheduler.periods=[$(DEMO_ITERS)]" --seed 0 --device auto --overwrite -q
+		--seed 0 --device auto --overwrite -q
 
 $(DEMO)/sr-bicubic/.done: $(DEMO)/cam-test/.done benchmarks/demo/bicubic.py
 	$(BIN)/python benchmarks/demo/bicubic.py $(<D) $(@D) 4 && touch $@

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,16 @@ def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     atomic_write_text(path, "first")
     atomic_write_text(path, "second")
     assert path.read_text() == "second" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_atomic_write_gives_the_permissions_of_a_plain_write(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what open(path, "w") gives under this process's umask
+    atomic = atomic_write_text(tmp_path / "atomic.txt", "x")
+    assert atomic.stat().st_mode & 0o7777 == plain.stat().st_mode & 0o7777
+    os.chmod(atomic, 0o640)
+    atomic_write_text(atomic, "y")  # a replaced file keeps its own mode
+    assert atomic.stat().st_mode & 0o7777 == 0o640
 
 
 def test_cli_version_and_help(cli) -> None:

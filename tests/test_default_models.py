@@ -39,7 +39,7 @@ def test_shipped_default_model_beats_bicubic(scale, shared_dir, monkeypatch):
     assert model.scale == scale and model.name == "default"
     recipe = Degradation.from_preset("realesrgan")
     gains = []
-    for stem, hr in zip(HELD_OUT, _held_out_crops(shared_dir)):
+    for stem, hr in zip(HELD_OUT, _held_out_crops(shared_dir), strict=True):
         params = recipe.sample(item_rng(123, stem), tuple(hr.shape), scale=scale)
         lr = (recipe.apply(hr, params).clamp(0, 1) * 255).round() / 255
         with torch.no_grad():

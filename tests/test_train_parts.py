@@ -72,3 +72,20 @@ def test_config_overrides_and_errors():
         load_train_config("no-such-preset")
     with pytest.raises(PresetError, match="amp"):
         load_train_config("msrresnet", sets=["train.amp=fp8"])
+
+
+def test_iters_stretches_the_preset_schedule():
+    """--iters N runs the preset's whole schedule in N iterations; an explicit --set still wins."""
+    cfg = load_train_config("msrresnet", {"train.iters": 1000})
+    assert cfg["train"]["iters"] == 1000
+    assert cfg["train"]["scheduler"]["periods"] == [250, 250, 250, 250]
+    cfg = load_train_config("esrgan", {"train.iters": 4000})
+    assert cfg["train"]["scheduler"]["milestones"] == [500, 1000, 2000, 3000]
+    cfg = load_train_config("rfdn", {"train.iters": 1200})
+    assert cfg["train"]["finetune"]["start_iter"] == 1000
+    cfg = load_train_config("msrresnet", {"train.iters": 10})
+    assert sum(cfg["train"]["scheduler"]["periods"]) == 10 and min(cfg["train"]["scheduler"]["periods"]) >= 1
+    cfg = load_train_config("default-x4", {"train.iters": 1500}, ["train.scheduler.periods=[600]"])
+    assert cfg["train"]["scheduler"]["periods"] == [600]
+    cfg = load_train_config("msrresnet", sets=["train.iters=1000"])  # BasicSR semantics: schedule untouched
+    assert cfg["train"]["scheduler"]["periods"] == [250000] * 4

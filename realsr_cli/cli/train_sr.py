@@ -20,7 +20,10 @@ def command(
     preset: Annotated[str, typer.Option("--preset", help="Train preset name or YAML file.")] = "msrresnet",
     arch: Annotated[str | None, typer.Option("--arch", help="Generator architecture (overrides the preset).")] = None,
     scale: Annotated[int | None, typer.Option("--scale", "-s", help="Upscaling factor.")] = None,
-    iters: Annotated[int | None, typer.Option("--iters", help="Total training iterations.")] = None,
+    iters: Annotated[
+        int | None,
+        typer.Option("--iters", help="Total training iterations; the preset's LR schedule is stretched to fit."),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (per process).")] = None,
     patch_size: Annotated[int | None, typer.Option("--patch-size", help="HR patch size.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="DataLoader worker processes.")] = None,

@@ -21,15 +21,31 @@ def ensure_writable(path: Path, overwrite: bool, inputs: frozenset[Path] = froze
         raise OutputExistsError(f"{path}: output exists; pass --overwrite to replace it")
 
 
+def _process_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe later on.
+_UMASK = _process_umask()
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``; the target is never half-written."""
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` onto ``path``; the target is never half-written.
+
+    The file gets the permissions a plain ``open(path, "w")`` would give it (0666 less the umask; a replaced file
+    keeps its own), not the private 0600 of the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_UMASK
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -72,7 +72,12 @@ def default_model_path(scale: int = 4) -> Path:
     path = DEFAULT_DIR / f"default_x{scale}.pt"
     if not path.is_file():
         have = sorted(p.name for p in DEFAULT_DIR.glob("default_x*.pt")) if DEFAULT_DIR.is_dir() else []
-        extra = f" (installed: {', '.join(have)}; pick that scale with -s)" if have else ""
+        extra = (
+            f" (installed: {', '.join(have)}; pick one of those scales with -s, and --outscale {scale} for any other"
+            " output size)"
+            if have
+            else ""
+        )
         raise WeightsNotFoundError(
             f"the default x{scale} model is not installed: {path} is missing{extra}; "
             f"pass --model FILE or set ${DEFAULT_ENV}=FILE"

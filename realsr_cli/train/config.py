@@ -84,6 +84,8 @@ def load_train_config(
     overrides = dict(overrides or {})
     if overrides.get("arch") and overrides["arch"] != cfg["arch"]:
         cfg["arch_args"] = {}  # the preset's architecture arguments belong to its own architecture
+    if overrides.get("train.iters") is not None:
+        fit_schedule(cfg["train"], int(overrides["train.iters"]))
     for key, value in overrides.items():
         if value is not None:
             set_by_dotted_key(cfg, f"{key}={value}") if isinstance(value, str) else _set(cfg, key, value)
@@ -91,6 +93,28 @@ def load_train_config(
         set_by_dotted_key(cfg, assignment)
     validate(cfg)
     return cfg
+
+
+def fit_schedule(train: dict[str, Any], iters: int) -> None:
+    """Stretch the preset's schedule (milestones, cosine periods, fine-tune start) from ``train.iters`` to ``iters``.
+
+    ``--iters`` uses this, so that a short run of a 1M-iteration preset still anneals its learning rate; an explicit
+    ``--set train.scheduler...`` (applied afterwards) or ``--set train.iters=N`` keeps the preset's numbers.
+    """
+    old = int(train["iters"])
+    if iters < 1 or old < 1 or iters == old:
+        return
+    ratio = iters / old
+    sched = train.get("scheduler") or {}
+    if sched.get("milestones"):
+        sched["milestones"] = [max(1, round(int(m) * ratio)) for m in sched["milestones"]]
+    if sched.get("periods"):
+        periods = [max(1, round(int(p) * ratio)) for p in sched["periods"]]
+        periods[-1] = max(1, periods[-1] + round(sum(int(p) for p in sched["periods"]) * ratio) - sum(periods))
+        sched["periods"] = periods
+    finetune = train.get("finetune")
+    if isinstance(finetune, dict) and finetune.get("start_iter") is not None:
+        finetune["start_iter"] = max(1, round(int(finetune["start_iter"]) * ratio))
 
 
 def _set(cfg: dict[str, Any], dotted: str, value: Any) -> None:
