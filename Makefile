@@ -37,11 +37,12 @@ DM_SEEDS := 1 2 3
 DM_ITERS ?=
 dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
 
-# Scoring in default-model and demo: LPIPS-alex where ../shared has the offline AlexNet weights.
-LPIPS_WEIGHTS := $(wildcard $(SHARED)/weights/alexnet-features.pth)
+# Scoring in default-model and demo: LPIPS-alex with ../shared's offline AlexNet weights or $REALSR_LPIPS_BACKBONE
+# (SCORE_METRICS=psnr,ssim,lpips when torchvision's cache already holds them).
+LPIPS_WEIGHTS := $(or $(wildcard $(SHARED)/weights/alexnet-features.pth),$(REALSR_LPIPS_BACKBONE))
 comma := ,
-SCORE_METRICS := psnr,ssim$(if $(LPIPS_WEIGHTS),$(comma)lpips)
-default-model demo: export REALSR_LPIPS_BACKBONE := $(if $(LPIPS_WEIGHTS),$(abspath $(LPIPS_WEIGHTS)),$(REALSR_LPIPS_BACKBONE))
+SCORE_METRICS ?= psnr,ssim$(if $(LPIPS_WEIGHTS),$(comma)lpips)
+default-model demo: export REALSR_LPIPS_BACKBONE := $(if $(LPIPS_WEIGHTS),$(abspath $(LPIPS_WEIGHTS)))
 
 .PHONY: default-model
 
