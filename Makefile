@@ -65,8 +65,8 @@ runs/default-x$(1)/pairs-s%/pairs.jsonl: runs/hr-train/.done | $(BIN)/realsr
 
 runs/default-x$(1)/pairs/.done: $(foreach s,$(DM_SEEDS),runs/default-x$(1)/pairs-s$(s)/pairs.jsonl)
 	mkdir -p $$(@D)/hr $$(@D)/lr
-	for s in $(DM_SEEDS); do for d in hr lr; do for f in $$(@D)/../pairs-s$$$$s/$$$$d/*.png; do \
-		ln -sf $$$$(realpath $$$$f) $$(@D)/$$$$d/s$$$${s}_$$$$(basename $$$$f); done; done; done
+	for s in $(DM_SEEDS); do for d in hr lr; do for f in runs/default-x$(1)/pairs-s$$$$s/$$$$d/*.png; do \
+		ln -sf $(CURDIR)/$$$$f $$(@D)/$$$$d/s$$$${s}_$$$$(basename $$$$f); done; done; done
 	touch $$@
 
 runs/default-x$(1)/run/model.pt: runs/default-x$(1)/pairs/.done runs/default-x$(1)/val/pairs.jsonl \

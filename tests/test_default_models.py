@@ -8,9 +8,9 @@ import torch
 
 from realsr_cli.degradations.pipeline import Degradation
 from realsr_cli.degradations.resize import imresize
-from realsr_cli.io.images import read_image, to_float
 from realsr_cli.metrics import psnr
 from realsr_cli.models.loading import DEFAULT_DIR, DEFAULT_ENV, DEFAULT_SCALES, load_sr_model
+from realsr_cli.pairs.modes import image_tensor
 from realsr_cli.seeding import item_rng
 
 HELD_OUT = ("0037", "0038", "0039", "0040")
@@ -18,13 +18,12 @@ CROP = 192
 
 
 def _held_out_crops(shared_dir) -> list[torch.Tensor]:
+    """Central CROP x CROP crops, read as make-pairs reads its HR images."""
     crops = []
     for stem in HELD_OUT:
-        pixels = to_float(read_image(shared_dir / "data" / "hr-train" / f"{stem}.png").pixels)
-        h, w = pixels.shape[:2]
-        top, left = (h - CROP) // 2, (w - CROP) // 2
-        crop = torch.from_numpy(pixels[top : top + CROP, left : left + CROP]).permute(2, 0, 1)[None].float()
-        crops.append(crop)
+        image, _ = image_tensor(shared_dir / "data" / "hr-train" / f"{stem}.png")
+        top, left = (image.shape[-2] - CROP) // 2, (image.shape[-1] - CROP) // 2
+        crops.append(image[..., top : top + CROP, left : left + CROP])
     return crops
 
 
