@@ -94,6 +94,30 @@ def bench_model(model: SRModel, size: int, tile: int, device: torch.device, repe
         print(f"  {label:<10} {prec:<13} {ref_mps:>15.4g} {our_mps:>10.4g} {our_mps / ref_mps:>6.2f}", flush=True)
 
 
+def bench_defaults(device: torch.device, size: int, repeats: int) -> None:
+    """Output MP/s of every shipped default model through the pipeline (target on CPU: x4 >= 1 output MP/s),
+    against the old shallow default's size (SRVGGNetCompact 48x4, nearest skip) measured in the same run."""
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    peer = build_arch("srvggnet-compact", scale=4, num_feat=48, num_conv=4).eval().to(device)
+    peer_model = SRModel(module=peer, scale=4, name="srvgg 48x4 (old default)", arch="srvgg", source="")
+    print(f"\nshipped default models, {size}x{size} input, {device}: output MP/s")
+    models = [peer_model]
+    for scale in (2, 4):
+        try:
+            models.append(load_sr_model("default", device, scale))
+        except RealSRError as exc:
+            print(f"  x{scale}: not installed ({exc})")
+    peer_mps = None
+    for model in models:
+        up = Upscaler([model], device, UpscaleOptions(tile=0, precision="fp32", batch=1))
+        up.upscale_tensor(x)
+        mps = (size * model.scale) ** 2 / 1e6 / _time(lambda: up.upscale_tensor(x), repeats)  # noqa: B023
+        peer_mps = peer_mps or mps
+        target = " (target >= 1)" if model.scale == 4 and model is not peer_model else ""
+        ratio = f"{mps / peer_mps:.2f}x the old default"
+        print(f"  {model.name} x{model.scale} ({model.arch}): {mps:.2f} output MP/s, {ratio}{target}", flush=True)
+
+
 def main() -> None:
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
@@ -103,6 +127,7 @@ def main() -> None:
     rrdb_tile = int(os.environ.get("REALSR_BENCH_RRDB_TILE", 256 if cuda else 32))
     repeats = 3 if cuda else 2
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
+    bench_defaults(device, 256, repeats)
     bench_model(_small_model(device), small, 256, device, repeats)
     bench_model(_rrdb(device), rrdb, rrdb_tile, device, repeats)
     torch.set_grad_enabled(True)

@@ -1,20 +1,36 @@
-"""The shipped default models (issue 9): every installed scale loads offline and beats MATLAB bicubic on held-out
-photos (hr-train 0037-0040, never seen in training) degraded with the `realesrgan` recipe it was trained for."""
+"""The shipped default models (issue 14): for every scale a base model and the two ends of the denoise knob,
+small, loadable offline, beating MATLAB bicubic on held-out photos (hr-train 0037-0040, never seen in training)
+at three degradation levels (clean bicubic, mild, realesrgan), with no block (staircase) structure, and a
+``--denoise`` knob whose output noise decreases with its strength."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
+from realsr_cli.degradations.noise import add_gaussian
 from realsr_cli.degradations.pipeline import Degradation
-from realsr_cli.degradations.resize import imresize
-from realsr_cli.metrics import psnr
-from realsr_cli.models.loading import DEFAULT_DIR, DEFAULT_ENV, DEFAULT_SCALES, load_sr_model
+from realsr_cli.degradations.resize import imresize, resize
+from realsr_cli.metrics import psnr, rgb_to_y
+from realsr_cli.metrics.blockiness import block_boundary_ratio
+from realsr_cli.models.interpolation import DENOISE_ENDS, default_denoise_model
+from realsr_cli.models.loading import DEFAULT_DIR, DEFAULT_ENV, DEFAULT_SCALES, default_model_path, load_sr_model
 from realsr_cli.pairs.modes import image_tensor
 from realsr_cli.seeding import item_rng
 
 HELD_OUT = ("0037", "0038", "0039", "0040")
 CROP = 192
+LEVELS = {"bicubic": 0.3, "mild": 0.0, "realesrgan": 0.0}  # level -> required mean PSNR-Y gain over bicubic (dB)
+VARIANTS = ("", *DENOISE_ENDS)
+NEAREST_SKIP_MODEL = "tests/data/nearest_skip_srvgg48x4_x4.pt"  # the x4 default shipped before issue 14
+
+
+@pytest.fixture(autouse=True)
+def _shipped_defaults(monkeypatch):
+    monkeypatch.delenv(DEFAULT_ENV, raising=False)
 
 
 def _held_out_crops(shared_dir) -> list[torch.Tensor]:
@@ -27,16 +43,19 @@ def _held_out_crops(shared_dir) -> list[torch.Tensor]:
     return crops
 
 
-def test_both_default_scales_ship():
-    assert sorted(int(p.stem.split("_x")[1]) for p in DEFAULT_DIR.glob("default_x*.pt")) == sorted(DEFAULT_SCALES)
+def test_every_scale_ships_a_base_model_and_both_denoise_ends():
+    names = sorted(p.name for p in DEFAULT_DIR.glob("default_x*.pt"))
+    assert names == sorted(f"default_x{s}{'_' + v if v else ''}.pt" for s in DEFAULT_SCALES for v in VARIANTS)
+    for name in names:
+        assert (DEFAULT_DIR / name).stat().st_size <= 5 * 2**20, name
 
 
 @pytest.mark.parametrize("scale", DEFAULT_SCALES)
-def test_shipped_default_model_beats_bicubic(scale, shared_dir, monkeypatch):
-    monkeypatch.delenv(DEFAULT_ENV, raising=False)
+@pytest.mark.parametrize("level", LEVELS)
+def test_shipped_default_model_beats_bicubic_at_every_level(scale, level, shared_dir):
     model = load_sr_model("default", scale=scale)
-    assert model.scale == scale and model.name == "default"
-    recipe = Degradation.from_preset("realesrgan")
+    assert model.scale == scale and model.name == "default" and model.arch == "srvgg-bicubic"
+    recipe = Degradation.from_preset(level)
     gains = []
     for stem, hr in zip(HELD_OUT, _held_out_crops(shared_dir), strict=True):
         params = recipe.sample(item_rng(123, stem), tuple(hr.shape), scale=scale)
@@ -45,5 +64,78 @@ def test_shipped_default_model_beats_bicubic(scale, shared_dir, monkeypatch):
             sr = model.module(lr).clamp(0, 1)
         bicubic = imresize(lr[0], scale=scale)[None].clamp(0, 1)
         assert sr.shape == hr.shape == bicubic.shape
-        gains.append(float(psnr(sr, hr, crop_border=scale) - psnr(bicubic, hr, crop_border=scale)))
-    assert sum(gains) / len(gains) > 0.3, gains
+        y = [rgb_to_y(t) for t in (sr, bicubic, hr)]
+        gains.append(float(psnr(y[0], y[2], crop_border=scale) - psnr(y[1], y[2], crop_border=scale)))
+    assert sum(gains) / len(gains) > LEVELS[level], gains
+
+
+def clean_scene(n: int = 256) -> torch.Tensor:
+    """Smooth gradients and antialiased straight edges at three angles, (1, 3, n, n) in [0, 1]."""
+    y, x = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
+    img = 0.3 + 0.4 * torch.exp(-((x - 0.4) ** 2 + (y - 0.6) ** 2) / 0.2)
+    for angle, offset, contrast in [(0.3, 0.2, 0.3), (1.2, -0.1, -0.25), (2.2, 0.5, 0.2)]:
+        d = (x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle) - offset * 0.5
+        img = img + contrast * torch.sigmoid(d * n / 1.5)
+    return torch.stack([img, img * 0.9 + 0.05, img * 0.8 + 0.1]).clamp(0, 1)[None]
+
+
+def block_excess(sr: torch.Tensor, scale: int) -> float:
+    """|log| of the block-boundary ratio: 0 = no preference for the scale's pixel grid."""
+    return abs(math.log(float(block_boundary_ratio(sr, scale))))
+
+
+def _block_excess_vs_bicubic(module: torch.nn.Module, scale: int) -> tuple[float, float]:
+    lr = resize(clean_scene(), (256 // scale, 256 // scale), "matlab")
+    with torch.no_grad():
+        sr = module(lr).clamp(0, 1)
+    bicubic = imresize(lr[0], scale=scale)[None].clamp(0, 1)
+    return block_excess(sr, scale), block_excess(bicubic, scale)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("scale", DEFAULT_SCALES)
+def test_shipped_models_have_no_more_block_structure_than_bicubic(scale, variant):
+    model = load_sr_model(default_model_path(scale, variant), scale=scale)
+    excess, bicubic = _block_excess_vs_bicubic(model.module, scale)
+    assert excess <= bicubic + math.log(1.1), (excess, bicubic)
+
+
+def test_block_structure_check_fails_for_the_old_nearest_skip_default():
+    model = load_sr_model(NEAREST_SKIP_MODEL, scale=4)
+    excess, bicubic = _block_excess_vs_bicubic(model.module, 4)
+    assert excess > bicubic + math.log(1.1) + 0.3, (excess, bicubic)
+
+
+def _noisy_flat_patch(scale: int) -> torch.Tensor:
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    return add_gaussian(flat, 10.0, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("scale", DEFAULT_SCALES)
+def test_denoise_strength_lowers_output_noise_monotonically(scale):
+    lr = _noisy_flat_patch(scale)
+    stds, outputs = [], []
+    for strength in (0.0, 0.5, 1.0):
+        model = default_denoise_model(strength, "cpu", scale)
+        with torch.no_grad():
+            sr = model.module(lr).clamp(0, 1)
+        outputs.append(sr)
+        stds.append(float(sr[..., 8:-8, 8:-8].std() * 255))
+    assert stds[0] > stds[1] > stds[2], stds
+    assert stds[0] - stds[2] > 1.0, stds  # visibly different: more than 1/255 of noise std removed
+    assert float((outputs[0] - outputs[2]).abs().mean() * 255) > 0.5
+
+
+def test_denoise_ends_equal_the_shipped_end_models():
+    for strength, end in ((0.0, "mild"), (1.0, "strong")):
+        knob = default_denoise_model(strength, "cpu", 4).module.state_dict()
+        shipped = load_sr_model(default_model_path(4, end), scale=4).module.state_dict()
+        assert all(torch.equal(knob[k], shipped[k]) for k in shipped)
+    with pytest.raises(Exception, match="between 0"):
+        default_denoise_model(1.5, "cpu", 4)
+
+
+def test_default_models_record_their_recipe():
+    obj = torch.load(default_model_path(4), map_location="cpu", weights_only=True)
+    assert obj["arch"] == "srvgg-bicubic" and obj["arch_args"]["skip"] == "bicubic"
+    assert np.isfinite([float(v.abs().sum()) for v in obj["params"].values()]).all()

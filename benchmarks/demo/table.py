@@ -1,7 +1,7 @@
 """Print a comparison table from `realsr score --json` files, and optionally check who wins.
 
 Usage: table.py [--title TEXT] [--require "A>B,C"] NAME=score.json [NAME=score.json ...]: one row per file with the
-mean PSNR, SSIM and LPIPS over its images (``-`` where a metric was not computed). ``--require "A>B,C"`` exits 1
+mean PSNR, SSIM, LPIPS and NIQE over its images (a column only when some file has it; ``-`` where a file lacks it). ``--require "A>B,C"`` exits 1
 unless row A has a higher PSNR and (where computed) a lower LPIPS than rows B and C.
 """
 
@@ -14,7 +14,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-METRICS = ("psnr", "ssim", "lpips")
+METRICS = ("psnr", "ssim", "lpips", "niqe")
+HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "niqe": "NIQE ↓"}
 
 
 def mean(images: list[dict], key: str) -> float | None:
@@ -51,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         with open(path) as f:
             images = json.load(f)["images"]
         rows[name] = {k: mean(images, k) for k in METRICS}
+    shown = [k for k in METRICS if k != "niqe" or any(vals[k] is not None for vals in rows.values())]
     table = Table(title=args.title)
-    for col in ("method", "PSNR (dB) ↑", "SSIM ↑", "LPIPS ↓"):
-        table.add_column(col, justify="left" if col == "method" else "right")
+    table.add_column("method", justify="left")
+    for key in shown:
+        table.add_column(HEADERS[key], justify="right")
     for name, vals in rows.items():
-        table.add_row(name, *(fmt(k, vals[k]) for k in METRICS))
+        table.add_row(name, *(fmt(k, vals[k]) for k in shown))
     console = Console(width=100)
     console.print(table)
     problems = [p for req in args.require for p in failures(rows, req)]

@@ -4,6 +4,13 @@ X. Wang et al., "Real-ESRGAN: Training Real-World Blind Super-Resolution with Pu
 Official code: xinntao/Real-ESRGAN ``realesrgan/archs/srvgg_arch.py`` (``body`` ModuleList of conv/act pairs, PReLU
 with one slope per channel by default, nearest-upsampled input added to the output). Defaults follow BasicSR
 (num_feat 64, num_conv 16); ``realesr-general-x4v3`` uses num_conv 32.
+
+``skip="nearest"`` with PyTorch's default initialisation is the published network, bit-exact with Real-ESRGAN
+checkpoints. The registry's ``srvgg-bicubic`` variant (this tool's default models) adds the body to a
+*bicubic*-upsampled input instead (as EDSR/RCAN-style residual learning on an interpolated base, e.g. VDSR, Kim et
+al., CVPR 2016) and initialises residually: He-normal body convs scaled by ``res_scale`` and a zero last conv
+(zero-init of the residual branch's last layer: Goyal et al. 2017; Zhang et al., Fixup, ICLR 2019), so the untrained
+network *is* bicubic upsampling (no nearest-neighbour staircase, ever) and deep bodies train from the first step.
 """
 
 from __future__ import annotations
@@ -22,22 +29,51 @@ class SRVGGNetCompact(nn.Module):
         num_conv: int = 16,
         upscale: int = 4,
         act_type: str = "prelu",
+        skip: str = "nearest",
+        init: str = "default",
     ) -> None:
         super().__init__()
+        if skip not in SKIP_MODES:
+            raise ValueError(f"unknown skip {skip!r} ({', '.join(SKIP_MODES)})")
+        if init not in ("default", "residual"):
+            raise ValueError(f"unknown init {init!r} (default, residual)")
         self.upscale = upscale
+        self.skip = skip
         self.body = nn.ModuleList([nn.Conv2d(num_in_ch, num_feat, 3, 1, 1), _act(act_type, num_feat)])
         for _ in range(num_conv):
             self.body.append(nn.Conv2d(num_feat, num_feat, 3, 1, 1))
             self.body.append(_act(act_type, num_feat))
         self.body.append(nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, 1, 1))
         self.upsampler = nn.PixelShuffle(upscale)
+        if init == "residual":
+            self._residual_init()
+
+    def _residual_init(self, res_scale: float = 0.5) -> None:
+        """He-normal body convs scaled by ``res_scale``, zero biases, zero last conv: the net starts as its skip."""
+        convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
+        for conv in convs[:-1]:
+            nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
+            conv.weight.data.mul_(res_scale)
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(convs[-1].weight)
+        nn.init.zeros_(convs[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x
         for layer in self.body:
             out = layer(out)
         out = self.upsampler(out)
-        return out + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+        return out + upsample_skip(x, self.upscale, self.skip)
+
+
+SKIP_MODES = ("nearest", "bilinear", "bicubic")
+
+
+def upsample_skip(x: torch.Tensor, scale: int, mode: str) -> torch.Tensor:
+    """The image-space skip: nearest (Real-ESRGAN), or bilinear/bicubic (half-pixel centres, no corner alignment)."""
+    if mode == "nearest":
+        return F.interpolate(x, scale_factor=scale, mode="nearest")
+    return F.interpolate(x, scale_factor=scale, mode=mode, align_corners=False)
 
 
 def _act(act_type: str, num_feat: int) -> nn.Module:

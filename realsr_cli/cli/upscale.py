@@ -13,7 +13,8 @@ from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, ha
 from realsr_cli.console import err_console, info_line, out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
-from realsr_cli.models.loading import load_sr_model
+from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
+from realsr_cli.models.loading import SRModel, load_sr_model
 from realsr_cli.upscale.ensemble import LuminanceFusion
 from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler, UpscaleReport, upscale_files
 
@@ -30,6 +31,19 @@ def command(
     model: Annotated[
         str, typer.Option("--model", "-m", help="default, or a model file (model.pt, .pth, .safetensors).")
     ] = "default",
+    denoise: Annotated[
+        float | None,
+        typer.Option(
+            "--denoise",
+            "-dn",
+            help="Restoration strength 0-1 (Real-ESRGAN's -dn): 0 keeps detail and noise, 1 restores most; "
+            "interpolates the default model's two ends, or --model and --interpolate.",
+        ),
+    ] = None,
+    interpolate: Annotated[
+        str | None,
+        typer.Option("--interpolate", help="A second model of --model's architecture, mixed in with weight --denoise."),
+    ] = None,
     tile: Annotated[
         int | None,
         typer.Option("--tile", "-t", help="Tile size in input pixels; 0 = whole image (default: from free memory)."),
@@ -87,7 +101,8 @@ def command(
     if tile is not None and tile < 0 or tile_pad < 0 or batch < 1:
         raise InputError("--tile and --tile-pad must be >= 0 and --batch >= 1")
     dev = resolve_device(device)
-    models = [load_sr_model(model, dev, scale)] + [load_sr_model(p, dev, scale) for p in ensemble or []]
+    models = [main_model(model, dev, scale, denoise, interpolate)]
+    models += [load_sr_model(p, dev, scale) for p in ensemble or []]
     options = UpscaleOptions(
         scale=scale,
         outscale=outscale,
@@ -114,6 +129,21 @@ def command(
         total = len(report.results) + len(report.failures)
         err_console.print(summarise_failures(report.failures, total), markup=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpolate: str | None) -> SRModel:
+    """``--model``, or its network interpolation with ``--interpolate`` / the default's ends at ``--denoise``."""
+    if interpolate is not None:
+        if denoise is None:
+            raise InputError("--interpolate B needs --denoise S: the weight of B (0 = --model only, 1 = B only)")
+        return interpolate_models(load_sr_model(spec, dev, scale), load_sr_model(interpolate, dev, scale), denoise)
+    if denoise is None:
+        return load_sr_model(spec, dev, scale)
+    if spec != "default":
+        raise InputError(
+            "--denoise with a model file needs --interpolate B (the other end); alone it is for the default"
+        )
+    return default_denoise_model(denoise, dev, scale or 4)
 
 
 def _print_report(report: UpscaleReport, quiet: bool) -> None:

@@ -14,6 +14,7 @@ Every file is read with ``torch.load(..., weights_only=True)`` (or safetensors):
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,19 +60,24 @@ class _SpandrelModule(nn.Module):
         return torch.cat([self.descriptor(x[i : i + 1]) for i in range(x.shape[0])])
 
 
-def default_model_path(scale: int = 4) -> Path:
-    """The shipped ``default_x{scale}.pt`` (or ``$REALSR_DEFAULT_MODEL``); a clear error naming the file if absent."""
+def default_model_path(scale: int = 4, variant: str = "") -> Path:
+    """The shipped ``default_x{scale}[_{variant}].pt`` (or from ``$REALSR_DEFAULT_MODEL``); a clear error if absent.
+
+    ``variant`` ``mild`` / ``strong``: the two ends of the denoise knob (``upscale --denoise``)."""
+    filename = f"default_x{scale}{'_' + variant if variant else ''}.pt"
     env = os.environ.get(DEFAULT_ENV)
     if env:
         path = Path(env).expanduser()
         if path.is_dir():
-            path = path / f"default_x{scale}.pt"
+            path = path / filename
+        elif variant:
+            path = path.with_name(filename)
         if not path.is_file():
             raise WeightsNotFoundError(f"${DEFAULT_ENV} names {path}, which does not exist")
         return path
-    path = DEFAULT_DIR / f"default_x{scale}.pt"
+    path = DEFAULT_DIR / filename
     if not path.is_file():
-        have = sorted(p.name for p in DEFAULT_DIR.glob("default_x*.pt")) if DEFAULT_DIR.is_dir() else []
+        have = sorted(p.name for p in DEFAULT_DIR.glob("default_x*.pt") if re.fullmatch(r"default_x\d+\.pt", p.name))
         extra = (
             f" (installed: {', '.join(have)}; pick one of those scales with -s, and --outscale {scale} for any other"
             " output size)"
@@ -79,7 +85,8 @@ def default_model_path(scale: int = 4) -> Path:
             else ""
         )
         raise WeightsNotFoundError(
-            f"the default x{scale} model is not installed: {path} is missing{extra}; "
+            f"the default x{scale} model{' (' + variant + ' end)' if variant else ''} is not installed: "
+            f"{path} is missing{extra}; "
             f"pass --model FILE or set ${DEFAULT_ENV}=FILE"
         )
     return path

@@ -1,0 +1,75 @@
+"""Network interpolation between two compatible SR models, and the default models' denoise knob.
+
+Deep network interpolation (DNI): X. Wang, K. Yu, C. Dong, X. Tang, C. C. Loy, "Deep Network Interpolation for
+Continuous Imagery Effect Transition", CVPR 2019 (first shown in ESRGAN, Wang et al., ECCVW 2018,
+``net_interp.py``): every parameter is ``(1 - w) * theta_A + w * theta_B`` for two networks of one architecture,
+ideally fine-tuned from one parent. Real-ESRGAN's ``-dn`` option interpolates ``realesr-general-wdn-x4v3`` (weak
+denoise) and ``realesr-general-x4v3`` the same way; ``upscale --denoise S`` does it with the shipped default
+models' two ends (``default_xS_mild.pt``, ``default_xS_strong.pt``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from realsr_cli.errors import InputError
+from realsr_cli.models.loading import SRModel, default_model_path, load_sr_model
+
+DENOISE_ENDS = ("mild", "strong")
+
+
+def interpolate_state(
+    first: dict[str, torch.Tensor], second: dict[str, torch.Tensor], weight: float
+) -> dict[str, torch.Tensor]:
+    """``(1 - weight) * first + weight * second`` per floating-point tensor; others (counters) from ``first``."""
+    if set(first) != set(second):
+        missing = sorted(set(first) ^ set(second))[:3]
+        raise InputError(f"the two models have different layers (e.g. {', '.join(missing)}): cannot interpolate")
+    out = {}
+    for key, a in first.items():
+        b = second[key]
+        if a.shape != b.shape:
+            raise InputError(f"layer {key}: shapes {tuple(a.shape)} and {tuple(b.shape)} differ: cannot interpolate")
+        out[key] = torch.lerp(a, b.to(a.dtype), float(weight)) if a.is_floating_point() else a.clone()
+    return out
+
+
+def interpolate_models(first: SRModel, second: SRModel, weight: float) -> SRModel:
+    """A new model whose weights are DNI of ``first`` (weight 0) and ``second`` (weight 1)."""
+    if not 0.0 <= weight <= 1.0:
+        raise InputError(f"interpolation weight {weight}: must be between 0 and 1")
+    if first.arch != second.arch or first.scale != second.scale:
+        raise InputError(
+            f"cannot interpolate {first.name} ({first.arch} x{first.scale}) with {second.name} "
+            f"({second.arch} x{second.scale}): the architectures and scales must match"
+        )
+    module = copy.deepcopy(first.module)
+    module.load_state_dict(interpolate_state(first.module.state_dict(), second.module.state_dict(), weight))
+    for param in module.parameters():
+        param.requires_grad_(False)
+    name = f"{first.name}~{second.name}@{weight:g}"
+    return SRModel(
+        module=module.eval(),
+        scale=first.scale,
+        name=name,
+        arch=first.arch,
+        source=f"{first.source} (1-w) + {second.source} (w), w={weight:g}",
+        in_channels=first.in_channels,
+        out_channels=first.out_channels,
+        half_ok=first.half_ok and second.half_ok,
+        bf16_ok=first.bf16_ok and second.bf16_ok,
+        multiple_of=max(first.multiple_of, second.multiple_of),
+        meta={"interpolation": {"first": first.source, "second": second.source, "weight": weight}},
+    )
+
+
+def default_denoise_model(strength: float, device: str | torch.device = "cpu", scale: int = 4) -> SRModel:
+    """The default xS model at denoise ``strength``: 0 = the mild end (keeps detail and noise), 1 = the strong end."""
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"--denoise {strength}: must be between 0 (keep detail) and 1 (strongest restoration)")
+    ends = [load_sr_model(default_model_path(scale, end), device, scale) for end in DENOISE_ENDS]
+    model = interpolate_models(ends[0], ends[1], strength)
+    model.name = f"default (denoise {strength:g})"
+    return model
