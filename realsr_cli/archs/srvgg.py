@@ -8,9 +8,10 @@ with one slope per channel by default, nearest-upsampled input added to the outp
 ``skip="nearest"`` with PyTorch's default initialisation is the published network, bit-exact with Real-ESRGAN
 checkpoints. The registry's ``srvgg-bicubic`` variant (this tool's default models) adds the body to a
 *bicubic*-upsampled input instead (as EDSR/RCAN-style residual learning on an interpolated base, e.g. VDSR, Kim et
-al., CVPR 2016) and initialises residually: He-normal body convs scaled by ``res_scale`` and a zero last conv
-(zero-init of the residual branch's last layer: Goyal et al. 2017; Zhang et al., Fixup, ICLR 2019), so the untrained
-network *is* bicubic upsampling (no nearest-neighbour staircase, ever) and deep bodies train from the first step.
+al., CVPR 2016) and initialises residually: He-normal body convs for the PReLU slope (variance-preserving through
+the plain conv chain: He et al., ICCV 2015) and a zero last conv (zero-init of the residual branch's last layer:
+Goyal et al. 2017; Zhang et al., Fixup, ICLR 2019), so the untrained network *is* bicubic upsampling (no
+nearest-neighbour staircase, ever) and deep bodies train from the first step.
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ class SRVGGNetCompact(nn.Module):
         if init == "residual":
             self._residual_init()
 
-    def _residual_init(self, res_scale: float = 0.5) -> None:
-        """He-normal body convs scaled by ``res_scale``, zero biases, zero last conv: the net starts as its skip."""
+    def _residual_init(self) -> None:
+        """He-normal body convs (PReLU's initial slope 0.25), zero biases, zero last conv: the net starts as its skip.
+
+        No down-scaling of the body convs: they form one plain chain, not residual blocks, so any per-layer factor
+        compounds over the depth and starves the last conv of signal (and every earlier conv of gradient)."""
         convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
         for conv in convs[:-1]:
             nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
-            conv.weight.data.mul_(res_scale)
             nn.init.zeros_(conv.bias)
         nn.init.zeros_(convs[-1].weight)
         nn.init.zeros_(convs[-1].bias)
