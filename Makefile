@@ -25,17 +25,25 @@ bench: $(BIN)/realsr
 	$(BIN)/python -m benchmarks
 
 # ---------------------------------------------------------------------------------------------------------------
-# The built-in default models (`realsr upscale in/ out/ -s 4`, `-s 2`), re-trained with this tool's own subcommands:
-# realesrgan-degraded pairs from ../shared/data/hr-train images 0001-0036 (three seeds), validation on 0037-0040.
-# `make default-model` trains both with presets/train/default-x{2,4}.yaml (~11 min each on the 2-core CPU),
-# installs them into realsr_cli/models/default/ and prints each one's validation table against MATLAB bicubic.
-# DM_ITERS=N trains N iterations (the cosine period stretched to N); an interrupted run resumes when re-run.
+# The built-in default models (`realsr upscale in/ out/ -s 4`, `-s 2`, `--denoise S`), re-trained with this tool's
+# own subcommands from ../shared/data/hr-train images 0001-0036 (three seeds of pairs), validated on 0037-0040.
+# Per scale S: the base model (presets/train/default-xS.yaml) on `default-mix` pairs (clean / mild / realesrgan),
+# then the two ends of the denoise knob, fine-tuned from it (lr 2e-4, DM_FT_ITERS_S iterations): `mild` on
+# `default-mild` pairs (--denoise 0) and `strong` on `realesrgan` pairs (--denoise 1). All three are installed into
+# realsr_cli/models/default/ (default_xS.pt, default_xS_mild.pt, default_xS_strong.pt) and validated at three
+# degradation levels (clean MATLAB bicubic, mild, realesrgan) against MATLAB bicubic: PSNR-Y, SSIM-Y, LPIPS, NIQE.
+# DM_ITERS=N stretches the base schedule to N iterations; an interrupted run resumes when re-run (make default-model).
 REALSR := $(BIN)/realsr
 HR_TRAIN := $(abspath $(SHARED)/data/hr-train)
 DM_SCALES ?= 2 4
 DM_SEEDS := 1 2 3
+DM_LEVELS := bicubic mild realesrgan
 DM_ITERS ?=
+DM_FT_ITERS_4 ?= 500
+DM_FT_ITERS_2 ?= 400
+DM_THREADS ?= 1
 dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
+dm_train = OMP_NUM_THREADS=$(DM_THREADS) MKL_NUM_THREADS=$(DM_THREADS) $(REALSR) train-sr
 
 # Scoring in default-model and demo: LPIPS-alex with ../shared's offline AlexNet weights or $REALSR_LPIPS_BACKBONE
 # (SCORE_METRICS=psnr,ssim,lpips when torchvision's cache already holds them).
@@ -54,41 +62,61 @@ runs/hr-train/.done:
 runs/hr-val/.done:
 	mkdir -p $(@D) && for i in $$(seq -f %04g 37 40); do ln -sf $(HR_TRAIN)/$$i.png $(@D)/; done && touch $@
 
-# default_model_rules(S): pairs, training, installation and validation of the xS default model under runs/default-xS.
+# dm_train_rule(S,RUN,PAIRS,FLAGS,DEPS): train runs/default-xS/RUN on runs/default-xS/pairs-PAIRS, resuming a
+# stopped run from its latest checkpoint.
+define dm_train_rule
+runs/default-x$(1)/$(2)/model.pt: runs/default-x$(1)/pairs-$(3)/.done runs/default-x$(1)/val-mild/pairs.jsonl \
+		presets/train/default-x$(1).yaml $(5)
+	if [ -f $$(@D)/checkpoints/latest.pt ]; then \
+		$(dm_train) $$(<D) -o $$(@D) --resume $(4) --val runs/default-x$(1)/val-mild --overwrite; \
+	else \
+		$(dm_train) $$(<D) -o $$(@D) --preset default-x$(1) $(4) --val runs/default-x$(1)/val-mild --seed 0 \
+			--device auto; \
+	fi
+endef
+
+# default_model_rules(S): pairs, training, installation and validation of the xS default models.
 define default_model_rules
-runs/default-x$(1)/val/pairs.jsonl: runs/hr-val/.done | $(BIN)/realsr
-	$(REALSR) make-pairs runs/hr-val -o $$(@D) -s $(1) --preset realesrgan --patch-size 0 --seed 123 --overwrite -q
+runs/default-x$(1)/val-%/pairs.jsonl: runs/hr-val/.done | $(BIN)/realsr
+	$(REALSR) make-pairs runs/hr-val -o $$(@D) -s $(1) --preset $$* --patch-size 0 --seed 123 --overwrite -q
 
-runs/default-x$(1)/pairs-s%/pairs.jsonl: runs/hr-train/.done | $(BIN)/realsr
-	$(REALSR) make-pairs runs/hr-train -o $$(@D) -s $(1) --preset realesrgan --patch-size 192 --stride 192 \
-		--min-variance 0.0005 --seed $$* --overwrite -q
+runs/default-x$(1)/pairs-%/pairs.jsonl: runs/hr-train/.done | $(BIN)/realsr
+	$(REALSR) make-pairs runs/hr-train -o $$(@D) -s $(1) --preset $$(word 1,$$(subst -s, ,$$*)) \
+		--patch-size 192 --stride 192 --min-variance 0.0005 --seed $$(word 2,$$(subst -s, ,$$*)) --overwrite -q
 
-runs/default-x$(1)/pairs/.done: $(foreach s,$(DM_SEEDS),runs/default-x$(1)/pairs-s$(s)/pairs.jsonl)
+runs/default-x$(1)/pairs-%/.done: $(foreach s,$(DM_SEEDS),runs/default-x$(1)/pairs-%-s$(s)/pairs.jsonl)
 	mkdir -p $$(@D)/hr $$(@D)/lr
-	for s in $(DM_SEEDS); do for d in hr lr; do for f in runs/default-x$(1)/pairs-s$$$$s/$$$$d/*.png; do \
+	for s in $(DM_SEEDS); do for d in hr lr; do for f in runs/default-x$(1)/pairs-$$*-s$$$$s/$$$$d/*.png; do \
 		ln -sf $(CURDIR)/$$$$f $$(@D)/$$$$d/s$$$${s}_$$$$(basename $$$$f); done; done; done
 	touch $$@
 
-runs/default-x$(1)/run/model.pt: runs/default-x$(1)/pairs/.done runs/default-x$(1)/val/pairs.jsonl \
-		presets/train/default-x$(1).yaml
-	if [ -f $$(@D)/checkpoints/latest.pt ]; then \
-		$(REALSR) train-sr $$(<D) -o $$(@D) --resume $(dm_iters) --val runs/default-x$(1)/val --overwrite; \
-	else \
-		$(REALSR) train-sr $$(<D) -o $$(@D) --preset default-x$(1) $(dm_iters) --val runs/default-x$(1)/val --seed 0 \
-			--device auto; \
-	fi
+$(call dm_train_rule,$(1),run,default-mix,$(dm_iters),)
+$(call dm_train_rule,$(1),run-mild,default-mild,--init runs/default-x$(1)/run/model.pt --iters $(DM_FT_ITERS_$(1)) \
+	--set train.lr=2e-4,runs/default-x$(1)/run/model.pt)
+$(call dm_train_rule,$(1),run-strong,realesrgan,--init runs/default-x$(1)/run/model.pt --iters $(DM_FT_ITERS_$(1)) \
+	--set train.lr=2e-4,runs/default-x$(1)/run/model.pt)
 
 realsr_cli/models/default/default_x$(1).pt: runs/default-x$(1)/run/model.pt
 	mkdir -p $$(@D) && cp $$< $$@
+realsr_cli/models/default/default_x$(1)_%.pt: runs/default-x$(1)/run-%/model.pt
+	mkdir -p $$(@D) && cp $$< $$@
 
-runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt runs/default-x$(1)/val/pairs.jsonl \
+runs/default-x$(1)/validation.txt: \
+		realsr_cli/models/default/default_x$(1).pt realsr_cli/models/default/default_x$(1)_mild.pt \
+		realsr_cli/models/default/default_x$(1)_strong.pt $(foreach l,$(DM_LEVELS),runs/default-x$(1)/val-$(l)/pairs.jsonl) \
 		benchmarks/demo/bicubic.py benchmarks/demo/table.py
-	$(BIN)/python benchmarks/demo/bicubic.py $$(@D)/val/lr $$(@D)/sr-bicubic $(1)
-	$(REALSR) upscale $$(@D)/val/lr $$(@D)/sr-default -s $(1) --model $$< --overwrite -q
-	for m in bicubic default; do $(REALSR) score $$(@D)/sr-$$$$m --gt $$(@D)/val/hr --crop-border $(1) \
-		--metrics $(SCORE_METRICS) --json $$(@D)/score-$$$$m.json --overwrite -q || exit 1; done
-	$(BIN)/python benchmarks/demo/table.py --title "default x$(1) model, validation (hr-train 0037-0040, realesrgan)" \
-		"MATLAB bicubic=$$(@D)/score-bicubic.json" "default model=$$(@D)/score-default.json" > $$@.tmp
+	rm -f $$@.tmp
+	for l in $(DM_LEVELS); do v=runs/default-x$(1)/val-$$$$l; \
+		$(BIN)/python benchmarks/demo/bicubic.py $$$$v/lr $$$$v/sr-bicubic $(1) || exit 1; \
+		$(REALSR) upscale $$$$v/lr $$$$v/sr-default -s $(1) --overwrite -q || exit 1; \
+		$(REALSR) upscale $$$$v/lr $$$$v/sr-denoise0 -s $(1) --denoise 0 --overwrite -q || exit 1; \
+		$(REALSR) upscale $$$$v/lr $$$$v/sr-denoise1 -s $(1) --denoise 1 --overwrite -q || exit 1; \
+		for m in bicubic default denoise0 denoise1; do $(REALSR) score $$$$v/sr-$$$$m --gt $$$$v/hr --crop-border $(1) \
+			--y-channel --metrics $(SCORE_METRICS),niqe --json $$$$v/score-$$$$m.json --overwrite -q || exit 1; done; \
+		$(BIN)/python benchmarks/demo/table.py --title "default x$(1) models, hr-train 0037-0040, level $$$$l" \
+			"MATLAB bicubic=$$$$v/score-bicubic.json" "default=$$$$v/score-default.json" \
+			"--denoise 0 (mild end)=$$$$v/score-denoise0.json" "--denoise 1 (strong end)=$$$$v/score-denoise1.json" \
+			>> $$@.tmp || exit 1; done
 	mv $$@.tmp $$@ && cat $$@
 endef
 $(foreach s,$(DM_SCALES),$(eval $(call default_model_rules,$(s))))
@@ -96,7 +124,8 @@ $(foreach s,$(DM_SCALES),$(eval $(call default_model_rules,$(s))))
 # ---------------------------------------------------------------------------------------------------------------
 # `make demo` (issue 9): the whole method through files on disk, on ../shared/data/hr-train images halved in size.
 # A hidden "camera" (benchmarks/demo/camera.yaml) degrades source photos (0011-0013) and a held-out test set
-# (0014-0020, GT = its halved HR); learn-degradation (KernelGAN + noise patches) sees only the source photos;
+# (0014-0020, GT = its halved HR); learn-degradation (KernelGAN + noise, default options) sees only the source
+# photos (its noise patches, or noise/model.json when they are fewer than 8, are what make-pairs injects);
 # make-pairs from clean images 0001-0010 three ways (bicubic, generic, learned kernels + noise), plus the camera
 # itself as an upper bound; the default model's network and recipe (presets/train/default-x4.yaml, its cosine period
 # stretched to DEMO_ITERS) is trained on each, upscales the test set and is scored against bicubic. The table must
@@ -136,7 +165,7 @@ $(DEMO)/cam-%/.done: $(DEMO)/hr-%/.done benchmarks/demo/camera.yaml
 
 $(DEMO)/learned/.done: $(DEMO)/cam-src/.done
 	$(REALSR) learn-degradation $(<D) -o $(@D) -s 4 -m kernelgan,noise --iters $(DEMO_KG_ITERS) \
-		--noise-window 16 --noise-stride 8 --noise-max-var 30 --seed 0 --overwrite -q && touch $@
+		--seed 0 --overwrite -q && touch $@
 
 $(DEMO)/pairs-bicubic/pairs.jsonl: $(DEMO)/hr-train/.done
 	$(REALSR) make-pairs $(<D) -o $(@D) -s 4 --preset bicubic --patch-size 128 --stride 128 --seed 0 --overwrite -q
@@ -161,3 +190,17 @@ $(DEMO)/sr-%-trained/.done: $(DEMO)/run-%/model.pt $(DEMO)/cam-test/.done
 
 $(DEMO)/scores/%.json: $(DEMO)/sr-%/.done $(DEMO)/hr-test/.done
 	mkdir -p $(@D) && $(REALSR) score $(<D) --gt $(DEMO)/hr-test --metrics $(SCORE_METRICS) --crop-to-gt --json $@ --overwrite -q
+
+# ---------------------------------------------------------------------------------------------------------------
+# `make bench-cameras` (issue 13, item 5): the camera zoo. Seven synthetic cameras (benchmarks/cameras/*.yaml; three
+# held out, see its README) each shoot source photos and a held-out test set; learn-degradation with its defaults,
+# make-pairs, a short train-sr, upscale and score, against bicubic, bicubic/generic/realesrgan-trained networks and
+# the true-camera upper bound. One thread (~46 min estimated on the 2-core CPU); work and results in runs/cameras/
+# (cameras.md, cameras.json), cached so a re-run resumes. BENCH_CAMERAS_ARGS="--quick" (minutes, numbers not
+# meaningful), "--cameras phone,night", "--jobs 2" (two cameras at a time on an idle machine).
+BENCH_CAMERAS_ARGS ?=
+
+.PHONY: bench-cameras
+
+bench-cameras: $(BIN)/realsr
+	OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks cameras $(BENCH_CAMERAS_ARGS)

@@ -9,6 +9,11 @@ Reported: seconds per iteration (reference, fast B=1, fast batched B=4 and 8 per
 and a full 3000-iteration estimate of one synthetic image degraded with a known anisotropic Gaussian kernel
 ((I*k)|2): seconds per image and the L2 kernel error of the estimate vs the bicubic kernel's (both centred).
 Set REALSR_BENCH_QUICK=1 to skip the full run. CUDA is timed too when present.
+
+``learn_speed`` (issue 13 item 6) times, in the same run, the parts of ``learn-degradation`` with defaults on a
+~1.5 MP photo: the crop sampling maps, one training iteration at batch 4 and 8, the JPEG measurement, and
+extrapolates 20 photos at 3000 iterations for the old default (one KernelGAN per photo, ``--kernel-batch 4``)
+and the camera kernel (6 restarts on all photos in one batch of 6), with their ratio.
 """
 
 from __future__ import annotations
@@ -124,9 +129,43 @@ def centred(k: np.ndarray, size: int = 13) -> np.ndarray:
     return out / out.sum()
 
 
+def learn_speed(photos: int = 20, iters: int = 3000) -> dict:
+    """Measured parts and the extrapolated KernelGAN + JPEG time of ``learn-degradation`` on ``photos`` 1.5 MP photos."""
+    from realsr_cli.learn import jpeg_quality
+    from realsr_cli.learn.kernelgan import crop_maps
+
+    rng = np.random.default_rng(0)
+    big = ndimage.gaussian_filter(rng.random((1000, 1500, 3)), (1.5, 1.5, 0)).astype(np.float32)
+    big = (big - big.min()) / (big.max() - big.min())
+    start = time.perf_counter()
+    crop_maps(big, KernelGANConfig())
+    t_map = time.perf_counter() - start
+    pixels = np.rint(big * 255).astype(np.uint8)
+    start = time.perf_counter()
+    jpeg_quality.estimate_pixels(pixels)
+    t_jpeg = time.perf_counter() - start
+    small = [synthetic(seed=s, size=256)[0] for s in range(8)]
+    cpu = torch.device("cpu")
+    t4 = fast_seconds_per_iter(small[:4], 30, cpu) * 4  # per iteration of the whole batch
+    t6 = fast_seconds_per_iter(small[:6], 30, cpu) * 6
+    old = photos * t_map + -(-photos // 4) * iters * t4
+    new = photos * t_map + iters * t6 + photos * t_jpeg
+    return {"map_s": t_map, "jpeg_s": t_jpeg, "iter_b4_s": t4, "iter_b6_s": t6, "old_s": old, "camera_s": new}
+
+
 def main() -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     print(f"threads: {torch.get_num_threads()}")
+    speed = learn_speed()
+    print(
+        f"learn-degradation parts (1.5 MP photo): crop maps {speed['map_s']:.2f} s, JPEG measurement "
+        f"{speed['jpeg_s']:.2f} s, one iteration {speed['iter_b4_s'] * 1e3:.0f} ms (batch 4) / "
+        f"{speed['iter_b6_s'] * 1e3:.0f} ms (batch 6)"
+    )
+    print(
+        f"20 photos, 3000 iterations: per-photo kernels (old default, batch 4) {speed['old_s'] / 60:.1f} min; "
+        f"camera kernel (6 restarts) + JPEG {speed['camera_s'] / 60:.1f} min -> x{speed['old_s'] / speed['camera_s']:.1f}"
+    )
     image, true_k = synthetic()
     images = [synthetic(seed=s)[0] for s in range(8)]
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +31,44 @@ class BatchResult(Generic[T]):
         return not self.failures
 
 
+_TRACEBACK_LAST = re.compile(r"^([A-Za-z_][\w.]*): (.+)$")
+
+
+def worker_error_text(text: str) -> str | None:
+    """The original one-line message of an error re-raised from a DataLoader worker (None for other errors).
+
+    PyTorch re-raises a worker's exception with the worker's whole traceback as its message
+    ("Caught X in DataLoader worker process N. Original Traceback ..."); the problem is on its last line.
+    """
+    if not text.startswith("Caught ") or "Original Traceback" not in text:
+        return None
+    for line in reversed(text.splitlines()):
+        match = _TRACEBACK_LAST.match(line)
+        if match:
+            kind, message = match.groups()
+            return message if kind.startswith("realsr_cli.") else f"{kind.rsplit('.', 1)[-1]}: {message}"
+    return None
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for any exception: RealSRError messages as they are, OSError as 'file: problem', else 'Type: text'."""
+    text = str(exc).strip()
+    from_worker = worker_error_text(text)
+    if from_worker is not None:
+        return from_worker
+    if isinstance(exc, RealSRError):
+        return text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def describe_error(path: Path, exc: BaseException) -> str:
     """One line naming the file and the problem (RealSRError messages already name their file)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, RealSRError):
-        return text if str(path) in text else f"{path}: {text}"
-    return f"{path}: {type(exc).__name__}: {text}"
+    text = error_text(exc)
+    return text if str(path) in text else f"{path}: {text}"
 
 
 def run_batch(

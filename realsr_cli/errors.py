@@ -21,8 +21,15 @@ class ImageReadError(InputError):
         self.path = Path(path)
         self.problem = problem
 
+    def __reduce__(self):  # picklable across worker processes despite the two-argument constructor
+        return (type(self), (self.path, self.problem))
 
-class OutputExistsError(RealSRError):
+
+class OutputError(RealSRError):
+    """An output that cannot be written (read-only folder, full disk, no permission)."""
+
+
+class OutputExistsError(OutputError):
     """An output that exists already (and ``--overwrite`` was not given), or that would replace an input."""
 
 

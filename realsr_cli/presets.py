@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from realsr_cli.batch import error_text
 from realsr_cli.errors import PresetError
 
 PRESET_KINDS = ("degradation", "train", "model")
@@ -76,6 +77,8 @@ def load_preset(name_or_file: str | Path, kind: str) -> dict[str, Any]:
         data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PresetError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: cannot read preset ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(data, dict):
         raise PresetError(f"{path}: a preset must be a YAML mapping")
     if data.get("kind", kind) != kind:
@@ -89,7 +92,10 @@ def set_by_dotted_key(config: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
         raise PresetError(f"--set {assignment}: expected KEY=VALUE, e.g. train.lr=1e-4")
     key, raw = assignment.split("=", 1)
-    value = parse_yaml(raw)
+    try:
+        value = parse_yaml(raw)
+    except yaml.YAMLError as exc:
+        raise PresetError(f"--set {assignment}: invalid YAML value ({error_text(exc)[:200]})") from None
     node = config
     parts = key.strip().split(".")
     for part in parts[:-1]:

@@ -194,8 +194,6 @@ class Scorer:
             self._lpips = LPIPS(options.lpips_net, device=self.device, weights=options.lpips_weights)
 
     def __call__(self, pair: Pair) -> dict[str, Any]:
-        from realsr_cli import metrics as M
-
         o = self.options
         sr = load_unit(pair.sr).to(self.device)
         row: dict[str, Any] = {"stem": pair.stem, "sr": pair.sr, "gt": pair.gt}
@@ -203,6 +201,13 @@ class Scorer:
         if pair.gt is not None and any(m in FULL_REFERENCE for m in o.metrics):
             gt = load_unit(pair.gt).to(self.device)
             sr, gt = align_pair(sr, gt, pair, o.crop_to_gt)
+        return self.score_tensors(sr, gt, row)
+
+    def score_tensors(self, sr: torch.Tensor, gt: torch.Tensor | None, row: dict[str, Any]) -> dict[str, Any]:
+        """Add the metrics of (1, C, H, W) float64 [0, 1] ``sr`` (against aligned ``gt``) to ``row``."""
+        from realsr_cli import metrics as M
+
+        o = self.options
         fr = {"crop_border": o.crop_border, "y_channel": o.y_channel}
         for name in o.metrics:
             if name == "psnr":

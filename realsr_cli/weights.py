@@ -3,7 +3,8 @@
 Search order: the explicit ``--weights``-style path; the file named by a specific environment variable
 (or a folder it names); ``$REALSR_WEIGHTS_DIR``; torch hub's checkpoint cache
 (``$TORCH_HOME/hub/checkpoints``, where torchvision downloads to); ``~/.cache/realsr/weights``.
-Nothing is downloaded: when the file is missing the error names it and where to put it.
+Nothing is downloaded here: when the file is missing the error names it, where to put it, and the
+``realsr models fetch NAME`` that downloads torchvision's file into torch hub's cache (``realsr_cli.models.zoo``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def find_weights(
             return path
     where = cache_dirs()[0]
     hint = f"pass {option} FILE" + (f", set {env_var}" if env_var else "") + f", or set ${WEIGHTS_DIR_ENV}"
+    fetchable = _fetchable(names)
+    if fetchable:
+        hint = f"run 'realsr models fetch {fetchable}' (downloads it into {cache_dirs()[-2]}), {hint}"
     raise WeightsNotFoundError(
         f"{purpose} needs the weights file '{names[0]}', which is not available offline: put it in {where} ({hint})"
     )
+
+
+def _fetchable(names: list[str]) -> str | None:
+    """The ``realsr models fetch`` name of the first of ``names`` that the zoo can download, if any."""
+    from realsr_cli.models.zoo import find_entry
+
+    entry = next((e for e in map(find_entry, names) if e is not None), None)
+    return entry.name if entry is not None else None

@@ -33,7 +33,7 @@ def kernel_noise_dirs(tmp_path):
     return kdir, ndir
 
 
-@pytest.mark.parametrize("name", ["bicubic", "generic", "realesrgan"])
+@pytest.mark.parametrize("name", ["bicubic", "generic", "realesrgan", "mild", "default-mix"])
 def test_same_seed_same_output_and_json_replay(name):
     deg = Degradation.from_preset(name)
     for seed in range(4):
@@ -148,3 +148,41 @@ def test_non_integer_sizes_use_ceil():
     params = deg.sample(np.random.default_rng(0), (33, 50), 4)
     assert params["lr_shape"] == [math.ceil(33 / 4), math.ceil(50 / 4)]
     assert deg.apply(torch.rand(1, 3, 33, 50), params).shape[-2:] == (9, 13)
+
+
+def test_mixture_draws_components_by_weight_and_replays():
+    deg = Degradation.from_preset(
+        {"name": "mix", "mixture": [{"preset": "bicubic", "weight": 1}, {"preset": "mild", "weight": 3}]}
+    )
+    rng = np.random.default_rng(0)
+    drawn = [deg.sample(rng, HR.shape, 4) for _ in range(400)]
+    share = sum(p["component"] == "mild" for p in drawn) / len(drawn)
+    assert 0.68 < share < 0.82, share  # 3/4 expected; binomial sd 0.022
+    assert {p["preset"] for p in drawn} == {"mix"}
+    bicubic = next(p for p in drawn if p["component"] == "bicubic")
+    assert torch.equal(deg.apply(HR, bicubic), imresize(HR[0], scale=0.25)[None])
+    from realsr_cli.degradations.pipeline import replay
+
+    for params in drawn[:5]:
+        assert torch.equal(deg.apply(HR, params), replay(HR, json.loads(json.dumps(params))))
+
+
+@pytest.mark.parametrize(
+    "mixture, match",
+    [([], "non-empty"), ([{"weight": 1}], "needs 'preset:'"), ([{"preset": "bicubic", "weight": 0}], "positive")],
+)
+def test_bad_mixture_is_a_preset_error(mixture, match):
+    with pytest.raises(PresetError, match=match):
+        Degradation.from_preset({"name": "bad", "mixture": mixture})
+
+
+def test_default_mix_spans_clean_mild_and_realesrgan():
+    deg = Degradation.from_preset("default-mix")
+    rng = np.random.default_rng(1)
+    assert {deg.sample(rng, HR.shape, 4)["component"] for _ in range(60)} == {"bicubic", "mild", "realesrgan"}
+
+
+def test_unknown_kernel_key_is_refused_not_ignored():
+    preset = {"name": "cam", "steps": [{"op": "blur", "kernel": {"type": "aniso", "sigma_x": 2, "rotation": 0.6}}]}
+    with pytest.raises(PresetError, match="rotation"):
+        Degradation.from_preset(preset).sample(np.random.default_rng(0), HR.shape, 1)

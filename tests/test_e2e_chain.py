@@ -14,7 +14,7 @@ from tests.conftest import synthetic_image
 CAMERA = """kind: degradation
 steps:
   - op: blur
-    kernel: {type: aniso, size: 11, sigma_x: 1.6, sigma_y: 0.8, rotation: 0.5}
+    kernel: {type: aniso, size: 11, sigma_x: 1.6, sigma_y: 0.8, theta: 0.5}
   - {op: resize, size: lr, method: matlab}
   - {op: noise, type: gaussian, sigma: 4, gray: 0.0}
 """
@@ -54,6 +54,8 @@ def test_e2e_chain(tmp_path: Path, cli) -> None:
         "kernelgan,noise",
         "--iters",
         "20",
+        "--noise-rule",
+        "realsr",
         "--noise-window",
         "8",
         "--noise-stride",

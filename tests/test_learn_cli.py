@@ -27,18 +27,31 @@ def _folder(tmp_path: Path) -> Path:
 
 def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     src, out = _folder(tmp_path), tmp_path / "out"
-    args = ["-o", out, "-s", "4", "--iters", "6", "--noise-window", "64", "--noise-stride", "64", "--device", "cpu"]
+    args = [
+        "-o",
+        out,
+        "-s",
+        "4",
+        "--iters",
+        "6",
+        "--noise-rule",
+        "realsr",
+        "--noise-window",
+        "64",
+        "--noise-stride",
+        "64",
+    ]
+    args += ["--device", "cpu"]
     result = cli("learn-degradation", src, *args, "--json", tmp_path / "r.json")
     assert result.exit_code == 1  # tiny.png cannot be used by KernelGAN; the others are done
     assert "tiny.png" in result.output and "smaller than the 64x64" in result.output
     assert "gray16.png: gray image" in result.output and "16-bit" in result.output
-    for name in ("tex", "flat", "gray16"):
-        for s in (2, 4):
-            k = np.load(out / "kernels" / f"{name}_kernel_x{s}.npy")
-            assert k.shape == ((13, 13) if s == 2 else (25, 25)) and abs(k.sum() - 1) < 1e-9
-            np.testing.assert_allclose(scipy.io.loadmat(out / "kernels" / f"{name}_kernel_x{s}.mat")["Kernel"], k)
-        assert (out / "kernels" / "previews" / f"{name}_x4.png").is_file()
-    assert not (out / "kernels" / "tiny_kernel_x2.npy").exists()
+    for s in (2, 4):  # default: one camera kernel from all usable photos, no per-photo files
+        k = np.load(out / "kernels" / f"camera_kernel_x{s}.npy")
+        assert k.shape[0] >= (13 if s == 2 else 25) and k.shape[0] % 2 == 1 and abs(k.sum() - 1) < 1e-9
+        np.testing.assert_allclose(scipy.io.loadmat(out / "kernels" / f"camera_kernel_x{s}.mat")["Kernel"], k)
+    assert sorted(p.name for p in (out / "kernels").glob("*.npy")) == ["camera_kernel_x2.npy", "camera_kernel_x4.npy"]
+    assert (out / "kernels" / "previews" / "camera_x4.png").is_file()
     assert (out / "kernels" / "previews" / "contact_sheet.png").is_file()
     report = json.loads((out / "report.json").read_text())
     assert report == json.loads((tmp_path / "r.json").read_text())
@@ -49,7 +62,12 @@ def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     patches = sorted((out / "noise").glob("gray16_*.png"))
     assert patches and read_image(patches[0]).pixels.dtype == np.uint16
     assert entries["tex"]["noise"]["patches"] == 0 and "--noise-max-var" in entries["tex"]["noise"]["suggestion"]
-    assert entries["tex"]["kernel"]["x4"]["size"] == [25, 25] and entries["tex"]["kernel"]["iterations"] == 6
+    cam = report["camera_kernel"]
+    assert cam["photos"] == 3 and cam["restarts"] == 6 and cam["iterations"] == 6 and len(cam["estimates"]) == 6
+    assert cam["spread"]["x4"]["estimates"] == sum(e["inlier"] for e in cam["estimates"])
+    assert isinstance(cam["reliable"], bool) and cam["x4"]["size"][0] >= 25
+    assert "kernel" not in entries["tex"]
+    assert report["jpeg"]["detected"] is False and (out / "jpeg.json").is_file()  # PNGs never compressed
     assert report["failures"] and "tiny.png" in report["failures"][0]
     again = cli("learn-degradation", src, *args)
     assert again.exit_code == 1 and "--overwrite" in again.output

@@ -32,6 +32,26 @@ def _delta_kernel(size: int = 5) -> np.ndarray:
     return k
 
 
+def _aligned_box(size: int, scale: int) -> np.ndarray:
+    """The sharpest x``scale``-aligned kernel: 0.25 on the 2x2 pixels around the aligned centre (issue 19)."""
+    k = np.zeros((size, size))
+    c = (size - 1) // 2 + (scale - 1) // 2
+    k[c : c + 2, c : c + 2] = 0.25
+    return k
+
+
+def _box_means(hr: np.ndarray, scale: int) -> np.ndarray:
+    """What ``(HR * aligned box)↓s`` gives: the mean of the 2x2 HR pixels at the centre of every s x s block."""
+    o = (scale - 1) // 2
+    x = hr.astype(float)
+    return (
+        x[o::scale, o::scale]
+        + x[o + 1 :: scale, o::scale]
+        + x[o::scale, o + 1 :: scale]
+        + x[o + 1 :: scale, o + 1 :: scale]
+    ) / 4
+
+
 def _kernel_of(record: dict) -> str:
     return next(op["kernel_file"] for op in record["degradation"]["ops"] if "kernel_file" in op)
 
@@ -72,11 +92,12 @@ def test_self_pairs_bicubic_of_a_ramp_samples_block_centres(tmp_path):
     assert np.abs(lr[2:-2] - expected[2:-2]).max() <= 0.5
 
 
-def test_kernel_mode_patches_align_with_a_delta_kernel(tmp_path):
-    """With a centred delta kernel, (I * k)↓s is I[::s, ::s]: every LR patch is its HR patch subsampled."""
+def test_kernel_mode_patches_align_with_an_aligned_box_kernel(tmp_path):
+    """With the x4-aligned 2x2 box, (I * k)↓s is the mean of the centre of each HR block: every LR patch is its HR
+    patch reduced that way (aligned with MATLAB bicubic, whose LR pixel i sits at the centre of block i)."""
     hr_dir = _folder(tmp_path / "hr", [(40, 56)])
     (tmp_path / "k").mkdir()
-    np.save(tmp_path / "k/delta_kernel_x4.npy", _delta_kernel())
+    np.save(tmp_path / "k/delta_kernel_x4.npy", _aligned_box(5, 4))
     result = make_pairs(
         PairsConfig(hr_dir, tmp_path / "out", scale=4, kernels=tmp_path / "k", patch_size=16, stride=16, quiet=True)
     )
@@ -87,7 +108,7 @@ def test_kernel_mode_patches_align_with_a_delta_kernel(tmp_path):
         hr, lr = _pixels(tmp_path / "out" / record["hr"]), _pixels(tmp_path / "out" / record["lr"])
         assert hr.shape == (16, 16, 3) and lr.shape == (4, 4, 3)
         assert np.array_equal(hr, source[top : top + h, left : left + w])
-        assert np.array_equal(lr, hr[::4, ::4])
+        assert np.abs(lr - _box_means(hr, 4)).max() <= 0.5
         assert record["lr_box"] == [top // 4, left // 4, 4, 4]
         assert _kernel_of(record).endswith("delta_kernel_x4.npy")
     _assert_regenerates(tmp_path / "out")
@@ -104,11 +125,12 @@ def test_kernelgan_result_folders_are_read(tmp_path):
     assert used <= {"a_kernel_x2.mat", "b_kernel_x2.mat"} and used
     for record in result.records:
         hr, lr = _pixels(tmp_path / "out" / record["hr"]), _pixels(tmp_path / "out" / record["lr"])
-        if _kernel_of(record).endswith("a_kernel_x2.mat"):
-            assert np.array_equal(lr, hr[::2, ::2])
-        else:  # 5x5 box blur: interior LR pixel = mean of the 5x5 HR window centred on it
-            hr_f = hr.astype(float)
-            assert abs(lr[5, 5, 0] - hr_f[8:13, 8:13, 0].mean()) <= 0.51
+        hr_f = hr.astype(float)
+        if _kernel_of(record).endswith("a_kernel_x2.mat"):  # the delta is re-centred by 0.5 px: a 2x2 mean
+            assert np.abs(lr - _box_means(hr, 2)).max() <= 0.5
+        else:  # 5x5 box, re-centred by 0.5 px: weights [0.5, 1, 1, 1, 1, 0.5] / 5 on HR 8..13 for LR pixel 5
+            w = np.array([0.5, 1, 1, 1, 1, 0.5]) / 5
+            assert abs(lr[5, 5, 0] - w @ hr_f[8:14, 8:14, 0] @ w) <= 0.51
     _assert_regenerates(tmp_path / "out")
 
 
@@ -239,10 +261,10 @@ def test_overwrite_rules_and_stale_pairs(tmp_path, cli):
 
 
 def test_kernel_mode_injects_a_zero_mean_real_noise_patch_per_pair(tmp_path):
-    """Noise patches of +-25 / +-10 grey levels: with a delta kernel, |LR - HR[::s, ::s]| is that amplitude."""
+    """Noise patches of +-25 / +-10 grey levels: with the aligned box kernel, |LR - block means| is that amplitude."""
     hr_dir = _folder(tmp_path / "hr", [(32, 48)])
     (tmp_path / "k").mkdir()
-    np.save(tmp_path / "k/d_kernel_x4.npy", _delta_kernel())
+    np.save(tmp_path / "k/d_kernel_x4.npy", _aligned_box(5, 4))
     (tmp_path / "noise").mkdir()
     even = np.indices((6, 6)).sum(0) % 2 == 0
     for name, amplitude in (("n25", 25), ("n10", 10)):
@@ -259,10 +281,10 @@ def test_kernel_mode_injects_a_zero_mean_real_noise_patch_per_pair(tmp_path):
         assert noise["op"] == "noise_patch"
         draws.add((Path(noise["file"]).name, tuple(noise["offset"])))
         amplitude = 25 if noise["file"].endswith("n25.png") else 10
-        hr = _pixels(tmp_path / "out" / record["hr"]).astype(int)[::4, ::4]
-        diff = _pixels(tmp_path / "out" / record["lr"]).astype(int) - hr
-        inside = (hr > 30) & (hr < 225)
-        assert inside.mean() > 0.8 and np.all(np.abs(diff[inside]) == amplitude)
+        clean = _box_means(_pixels(tmp_path / "out" / record["hr"]), 4)
+        diff = _pixels(tmp_path / "out" / record["lr"]).astype(float) - clean
+        inside = (clean > 30) & (clean < 225)
+        assert inside.mean() > 0.8 and np.all(np.abs(np.abs(diff[inside]) - amplitude) <= 0.5)
     assert len(draws) > 1 and {name for name, _ in draws} == {"n25.png", "n10.png"}  # drawn per pair
     _assert_regenerates(tmp_path / "out")
 
@@ -361,8 +383,8 @@ def test_learn_degradation_output_folder(tmp_path, cli):
     assert cli("make-pairs", hr_dir, "-o", tmp_path / "out", *args).exit_code == 0
     for record in read_manifest(tmp_path / "out"):
         assert Path(_kernel_of(record)).name in {"cam_a_kernel_x2.npy", "cam_b_kernel_x2.npy"}
-        hr = _pixels(tmp_path / "out" / record["hr"])
-        assert np.array_equal(_pixels(tmp_path / "out" / record["lr"]), hr[::2, ::2])
+        hr = _pixels(tmp_path / "out" / record["hr"])  # deltas are re-centred by 0.5 px: 2x2 means
+        assert np.abs(_pixels(tmp_path / "out" / record["lr"]) - _box_means(hr, 2)).max() <= 0.5
 
 
 def test_aligned_t4_rejects_an_upscaler_and_larger_lr_images(tmp_path, cli):

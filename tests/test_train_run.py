@@ -22,6 +22,7 @@ TINY = {
     "rcan": "{num_feat: 8, num_group: 1, num_block: 1, squeeze_factor: 4}",
     "rfdn": "{nf: 8, num_modules: 1}",
     "srvggnet-compact": "{num_feat: 8, num_conv: 2}",
+    "srvgg-bicubic": "{num_feat: 8, num_conv: 2}",
 }
 TINY_D = {
     "vgg128": "{num_feat: 4}",
@@ -90,6 +91,10 @@ def test_short_run_lowers_validation_l1(pairs, tmp_path):
     after = train_sr(train_dir, tmp_path / "run", cfg, val_dir=val_dir, device="cpu", seed=3, quiet=True)
     assert after.val["l1"] < 0.5 * before.val["l1"], (before.val, after.val)
     assert (tmp_path / "run" / "model_best.pt").is_file()
+    from realsr_cli.io.images import read_image
+
+    curves = read_image(tmp_path / "run" / "curves.png").pixels  # losses + the validation metrics' panels
+    assert curves.shape[0] == 300 and curves.shape[1] >= 2 * 420 and curves.min() < 100
     from realsr_cli.models.checkpoint import load_model
 
     model, info = load_model(tmp_path / "run" / "model.pt")
@@ -205,7 +210,8 @@ def test_cli_train_and_export(pairs, tmp_path, cli):
     net = build_arch("msrresnet", scale=2, num_feat=8, num_block=1)
     net.load_state_dict(load_file(run / "model.safetensors"))
     net.load_state_dict(torch.load(run / "model.pth", weights_only=True))
-    again = cli(*args)
+    assert "output exists" in cli(*args).output  # the --json report is refused first, before any work
+    again = cli(*args[:-1], tmp_path / "r2.json")
     assert again.exit_code == 1 and "--resume" in again.output
     bad = cli("train-sr", train_dir, "-o", tmp_path / "x", "--preset", "esrgan", "-s", "2", "--device", "cpu", "-q")
     assert bad.exit_code == 1

@@ -16,6 +16,7 @@ from realsr_cli.cli.common import (
     SeedOpt,
     finish_batch,
     handle_errors,
+    reserve_reports,
     write_json_result,
 )
 from realsr_cli.console import info_line, out_console
@@ -42,8 +43,14 @@ def _summary(params: dict) -> str:
             parts.append(f"{op['type']} {level:.3g}")
         elif kind == "noise_patch":
             parts.append(f"patch {Path(op['file']).name}")
+        elif kind == "noise_model":
+            parts.append(f"camera noise {Path(op['file']).name}")
         elif kind == "jpeg":
             parts.append(f"jpeg q{op['quality']}")
+        elif kind == "denoise":
+            parts.append(f"denoise {op['method']}")
+        elif kind == "sharpen":
+            parts.append(f"sharpen r{op['radius']:.3g} x{op['amount']:.3g}")
         elif kind == "learned":
             parts.append("learned model")
     return ", ".join(parts)
@@ -69,6 +76,10 @@ def command(
     noise_patches: Annotated[
         Path | None, typer.Option("--noise-patches", help="Folder of real-noise patches (images) for kernel-noise.")
     ] = None,
+    noise_model: Annotated[
+        Path | None,
+        typer.Option("--noise-model", help="Camera noise model.json (learn-degradation) for noise_patch/noise_model."),
+    ] = None,
     degradation_model: Annotated[
         Path | None,
         typer.Option(
@@ -84,11 +95,13 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Make realistic low-resolution images: blur, downsample, noise, JPEG by a recipe; writes degradations.jsonl."""
+    reserve_reports(overwrite, json_file)
     opts = DegradeOptions(
         scale=scale,
         preset=preset,
         kernels=kernels,
         noise_patches=noise_patches,
+        noise_model=noise_model,
         degradation_model=degradation_model,
         seed=seed,
         ext=ext,
@@ -118,5 +131,6 @@ def command(
             "outputs": [{"input": str(r.input), "output": str(r.output), "params": r.params} for r in batch.results],
             "failures": [{"path": str(f.path), "error": f.message} for f in batch.failures],
         },
+        overwrite,
     )
     finish_batch(batch, total, quiet)

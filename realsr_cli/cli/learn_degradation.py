@@ -15,12 +15,13 @@ from realsr_cli.cli.common import (
     QuietOpt,
     SeedOpt,
     handle_errors,
+    reserve_reports,
     write_json_result,
 )
 from realsr_cli.console import err_console, out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.learn.gan_training import GANConfig
-from realsr_cli.learn.noise_patches import NoiseRule
+from realsr_cli.learn.noise_patches import noise_rule_from_options
 from realsr_cli.learn.pipeline import LearnOptions, learn_degradation, parse_methods
 
 
@@ -30,19 +31,38 @@ def command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     scale: Annotated[int, typer.Option("--scale", "-s", help="SR scale the degradation is for (2 or 4).")] = 4,
     method: Annotated[
-        str, typer.Option("--method", "-m", help="Comma list: kernelgan, noise, dsgan, cyclegan.")
-    ] = "kernelgan,noise",
+        str, typer.Option("--method", "-m", help="Comma list: kernelgan, noise, jpeg, dsgan, cyclegan.")
+    ] = "kernelgan,noise,jpeg",
     iters: Annotated[
         int | None, typer.Option("--iters", help="Iterations (KernelGAN default 3000; dsgan/cyclegan 2000).")
     ] = None,
     kernel_batch: Annotated[
-        int, typer.Option("--kernel-batch", help="Images estimated concurrently by KernelGAN (one G/D each).")
-    ] = 4,
-    noise_window: Annotated[int, typer.Option("--noise-window", help="Noise window size (RealSR: 256).")] = 256,
-    noise_stride: Annotated[int, typer.Option("--noise-stride", help="Noise window stride.")] = 256,
+        int, typer.Option("--kernel-batch", help="Per-photo KernelGAN runs trained at once (one G/D each).")
+    ] = 8,
+    per_photo_kernels: Annotated[
+        bool,
+        typer.Option("--per-photo-kernels", help="One kernel per photo (NTIRE 2020 way); camera = their aggregate."),
+    ] = False,
+    kernel_restarts: Annotated[
+        int | None,
+        typer.Option("--kernel-restarts", help="KernelGAN restarts: camera kernel 6; each photo 3 (--per-photo)."),
+    ] = None,
+    noise_rule: Annotated[
+        str, typer.Option("--noise-rule", help="adaptive (the photo's own noise level) or realsr (fixed variance).")
+    ] = "adaptive",
+    noise_window: Annotated[
+        int | None, typer.Option("--noise-window", help="Noise window size (adaptive: 64; realsr: 256).")
+    ] = None,
+    noise_stride: Annotated[
+        int | None, typer.Option("--noise-stride", help="Noise window stride (adaptive: 32; realsr: the window).")
+    ] = None,
+    noise_tolerance: Annotated[
+        float, typer.Option("--noise-tolerance", help="adaptive: keep windows within this x the noise's variance.")
+    ] = 1.3,
     noise_max_var: Annotated[
-        float, typer.Option("--noise-max-var", help="Keep windows with gray variance below this (0-255 scale).")
-    ] = 20.0,
+        float | None,
+        typer.Option("--noise-max-var", help="realsr: keep windows with gray variance below this (0-255; 20)."),
+    ] = None,
     noise_min_mean: Annotated[
         float, typer.Option("--noise-min-mean", help="... and gray mean above this (0-255 scale).")
     ] = 0.0,
@@ -73,12 +93,17 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Learn a camera's degradation from its photos: KernelGAN blur kernels, real noise patches, DSGAN/CycleGAN."""
+    reserve_reports(overwrite, json_file)
     opts = LearnOptions(
         scale=scale,
         methods=parse_methods(method),
         iters=iters,
         kernel_batch=kernel_batch,
-        noise=NoiseRule(noise_window, noise_stride, noise_max_var, noise_min_mean),
+        kernel_restarts=kernel_restarts,
+        per_photo_kernels=per_photo_kernels,
+        noise=noise_rule_from_options(
+            noise_rule, noise_window, noise_stride, noise_tolerance, noise_max_var, noise_min_mean
+        ),
         gan=GANConfig(
             patch=patch,
             batch=gan_batch,
@@ -98,7 +123,7 @@ def command(
     report = learn_degradation(source, out, opts, resolve_device(device))
     if not quiet:
         _print(report)
-    write_json_result(json_file, report)
+    write_json_result(json_file, report, overwrite)
     if report["failures"]:
         n = len(report["failures"])
         err_console.print(f"{n} of {report['total_images']} file(s) failed:", markup=False)
@@ -115,7 +140,7 @@ def _print(report: dict) -> None:
     for e in report["images"]:
         k, n = e.get("kernel"), e.get("noise")
         ks = k[key] if k else None
-        sigma = n and (n["sigma_patches"] if n["sigma_patches"] is not None else n["sigma_immerkaer"])
+        sigma = n and n["sigma"]
         table.add_row(
             e["name"],
             "x".join(map(str, ks["size"])) if ks else "-",
@@ -126,6 +151,32 @@ def _print(report: dict) -> None:
             f"{k['seconds']:.1f}" if k else "-",
         )
     out_console.print(table)
+    _print_camera(report)
+    model = report.get("noise_model")
+    if model and model.get("file"):
+        sigmas = "/".join(f"{v:.2f}" for v in model["sigma_at_128"])
+        out_console.print(f"noise model ({model['model']}): sigma {sigmas} at mid-gray -> {model['file']}")
     if "degradation_model" in report:
         d = report["degradation_model"]
         out_console.print(f"{d['method']}: {d['iterations']} iterations in {d['seconds']:.1f} s -> {d['model']}")
+
+
+def _print_camera(report: dict) -> None:
+    """The camera kernel (with its spread over restarts or photos) and the measured JPEG quality."""
+    cam = report.get("camera_kernel")
+    if cam:
+        key = f"x{report['scale']}"
+        k, sp = cam[key], cam["spread"][key]
+        angle = f"{k['angle_deg']:.0f} deg (spread {sp['angle_std_deg']:.0f})" if sp["angle_defined"] else "isotropic"
+        verdict = "reliable" if cam["reliable"] else "UNRELIABLE: " + "; ".join(cam["reasons"])
+        out_console.print(
+            f"camera kernel {key} ({cam['estimate']}, {sp['estimates']} of {len(cam['estimates'])} estimates agree): "
+            f"sigma {k['sigma_major']:.2f}/{k['sigma_minor']:.2f} px (spread {sp['sigma_major']['std']:.2f}/"
+            f"{sp['sigma_minor']['std']:.2f}), {angle}; {verdict}"
+        )
+    jpeg = report.get("jpeg")
+    if jpeg:
+        text = "no JPEG found" if not jpeg["detected"] else f"JPEG quality {jpeg['quality_median']}"
+        if jpeg["detected"]:
+            text += f" (range {jpeg['quality_range'][0]}-{jpeg['quality_range'][1]}, {jpeg['method']})"
+        out_console.print(f"{text} -> {jpeg['file']}")

@@ -34,16 +34,21 @@ def main(
 
 
 # Subcommands in pipeline order; each lives in ``realsr_cli/cli/<name>.py`` and exposes ``command``.
-SUBCOMMANDS: list[str] = ["degrade", "learn-degradation", "make-pairs", "train-sr", "upscale", "profile", "score"]
+SUBCOMMANDS: list[str] = [
+    "degrade", "learn-degradation", "make-pairs", "train-sr", "upscale", "profile", "score", "compare", "models", "export",
+]  # fmt: skip
 
 
 def _register() -> None:
-    """Subcommands, in pipeline order. Each module exposes ``command``; registered only once it exists."""
+    """Subcommands, in pipeline order. Each module exposes ``command`` (or ``app``, a group of commands)."""
     import importlib
 
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"realsr_cli.cli.{name.replace('-', '_')}")
-        app.command(name)(module.command)
+        if hasattr(module, "app"):  # a command group (``realsr models list|fetch``)
+            app.add_typer(module.app, name=name)
+        else:
+            app.command(name)(module.command)
 
 
 _register()

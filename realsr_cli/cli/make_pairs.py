@@ -8,10 +8,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, SeedOpt, handle_errors, write_json_result
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    ShardOpt,
+    handle_errors,
+    reserve_reports,
+    write_json_result,
+)
 from realsr_cli.console import err_console, out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.pairs.core import PairsConfig, PairsResult, make_pairs
+from realsr_cli.sharding import parse_shard
 
 
 @handle_errors
@@ -25,6 +36,22 @@ def command(
     noise_patches: Annotated[
         Path | None, typer.Option("--noise-patches", help="Mode 1: real noise patches added to the LR images.")
     ] = None,
+    noise_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--noise-model", help="Synthesise the noise from this camera model.json instead of noise patches."
+        ),
+    ] = None,
+    per_photo_kernels: Annotated[
+        bool,
+        typer.Option(
+            "--per-photo-kernels", help="Mode 1: one per-photo kernel per image, not the folder's camera kernel."
+        ),
+    ] = False,
+    jpeg: Annotated[
+        str,
+        typer.Option("--jpeg", help="Mode 1, last step: auto (the learned jpeg.json) | off | a quality | FILE."),
+    ] = "auto",
     add_source: Annotated[
         Path | None, typer.Option("--add-source", help="Also use these real photos, downscaled, as extra HR images.")
     ] = None,
@@ -61,18 +88,23 @@ def command(
     ] = 0.0,
     seed: SeedOpt = 0,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel worker processes.")] = 1,
+    shard: ShardOpt = None,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Make realistic LR/HR training pairs (kernels + noise, a recipe, a learned model, aligned or self pairs)."""
+    reserve_reports(overwrite, json_file)
     config = PairsConfig(
         hr_dir=hr_dir,
         out_dir=output,
         scale=scale,
         kernels=kernels,
         noise_patches=noise_patches,
+        noise_model=noise_model,
+        per_photo_kernels=per_photo_kernels,
+        jpeg=jpeg,
         preset=preset,
         degradation_model=degradation_model,
         aligned_lr=aligned_lr,
@@ -87,13 +119,14 @@ def command(
         min_variance=min_variance,
         seed=seed,
         workers=workers,
+        shard=parse_shard(shard),
         overwrite=overwrite,
         device=str(resolve_device(device)),
         quiet=quiet,
     )
     result = make_pairs(config)
     _report(result, scale, quiet)
-    write_json_result(json_file, result.summary())
+    write_json_result(json_file, result.summary(), overwrite)
     if result.failures:
         err_console.print(f"{len(result.failures)} of {result.sources} image(s) failed", markup=False)
         raise typer.Exit(1)

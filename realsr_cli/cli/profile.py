@@ -9,12 +9,19 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from realsr_cli.archs import list_archs
 from realsr_cli.batch import Failure, describe_error, summarise_failures
-from realsr_cli.cli.common import DeviceOpt, JsonOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    handle_errors,
+    reserve_reports,
+    write_json_result,
+)
 from realsr_cli.console import err_console, error_line, make_progress, out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
@@ -25,7 +32,7 @@ ArchOpt = Annotated[
 ]
 
 
-def _targets(archs: list[str] | None, models: list[Path] | None) -> list[str]:
+def _targets(archs: list[str] | None, models: list[str] | None) -> list[str]:
     names: list[str] = []
     for a in archs or []:
         names += list_archs("sr") if a.strip().lower() == "all" else [p for p in a.split(",") if p.strip()]
@@ -71,9 +78,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
         ]
     for name, _ in columns:
         left = name == "Model"
-        table.add_column(
-            escape(name), justify="left" if left else "right", no_wrap=True, min_width=16 if left else None
-        )
+        table.add_column(name, justify="left" if left else "right", no_wrap=True, min_width=16 if left else None)
     for r in rows:
         table.add_row(*(fmt(r) for _, fmt in columns))
     return table
@@ -82,7 +87,9 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 @handle_errors
 def command(
     arch: ArchOpt = None,
-    model: Annotated[list[Path] | None, typer.Option("--model", "-m", help="model.pt or published weights.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="model.pt, published weights, a zoo name or a URL.")
+    ] = None,
     scale: Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor for --arch.")] = 4,
     input_size: Annotated[int, typer.Option("--input-size", help="LR input side in pixels (AIM 2020: 256).")] = 256,
     images: Annotated[
@@ -105,6 +112,7 @@ def command(
         bool, typer.Option("--verbose", "-v", help="Explain fvcore/ptflops vs KAIR differences.")
     ] = False,
     list_: Annotated[bool, typer.Option("--list", help="List registered architectures and exit.")] = False,
+    overwrite: OverwriteOpt = False,
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -116,6 +124,7 @@ def command(
     if list_:
         _list_archs()
         return
+    reserve_reports(overwrite, json_out)
     if input_size < 8:
         raise InputError(f"--input-size {input_size}: must be at least 8 pixels")
     if runs < 0:
@@ -157,12 +166,14 @@ def command(
             progress.advance(task)
     if rows and not quiet:
         console = (
-            out_console if out_console.is_terminal else Console(highlight=False, width=max(out_console.width, 160))
+            out_console
+            if out_console.is_terminal
+            else Console(highlight=False, markup=False, width=max(out_console.width, 160))
         )
         console.print(_table(rows))
         if verbose:
             for r in rows:
-                out_console.print(f"[bold]{r['name']}[/bold]")
+                out_console.print(r["name"], style="bold")
                 for line in r["explain"]:
                     out_console.print(f"  {line}", markup=False, soft_wrap=True)
             if rows[0].get("memory_kind") == "cpu_peak_rss":
@@ -172,7 +183,7 @@ def command(
                     markup=False,
                     soft_wrap=True,
                 )
-    write_json_result(json_out, {"rows": rows, "failures": [f.message for f in failures]})
+    write_json_result(json_out, {"rows": rows, "failures": [f.message for f in failures]}, overwrite)
     if failures:
         err_console.print(summarise_failures(failures, len(targets)), markup=False, soft_wrap=True)
         raise typer.Exit(1)

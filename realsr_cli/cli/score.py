@@ -12,11 +12,19 @@ import typer
 from rich.table import Table
 
 from realsr_cli.batch import summarise_failures
-from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    handle_errors,
+    reserve_reports,
+    write_json_result,
+)
 from realsr_cli.console import err_console, out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write_text, ensure_writable
+from realsr_cli.io.atomic import atomic_write_text
 from realsr_cli.scoring import FolderScore, ScoreOptions, Scorer, iqa_rank, parse_metrics, score_folder
 
 DIGITS = {"psnr": 4, "ssim": 4, "lpips": 4, "niqe": 4, "brisque": 4, "piqe": 4, "aim2020": 4}
@@ -59,10 +67,8 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Score SR images: PSNR / SSIM / LPIPS against GT_DIR, NIQE / BRISQUE / PIQE without; --rank compares methods."""
+    reserve_reports(overwrite, json_path, csv_path)
     sr_dirs, gt_dir = _split_paths(paths, gt, rank)
-    for out in (json_path, csv_path):
-        if out is not None:
-            ensure_writable(out, overwrite)
     names = parse_metrics(metrics, gt_dir is not None)
     if niqe_color not in ("gray", "y"):
         raise InputError(f"--niqe-color {niqe_color}: expected gray or y")
@@ -94,9 +100,9 @@ def command(
     payload: dict[str, Any] = results[0].to_json() if len(results) == 1 else {"folders": [r.to_json() for r in results]}
     if ranking:
         payload["rank"] = ranking
-    write_json_result(json_path, payload)
+    write_json_result(json_path, payload, overwrite)
     if csv_path is not None:
-        atomic_write_text(csv_path, _csv(results))
+        atomic_write_text(csv_path, _csv(results), overwrite=overwrite)
     failures = [f for r in results for f in r.failures]
     if failures:
         err_console.print(summarise_failures(failures, sum(len(r.rows) for r in results) + len(failures)), markup=False)

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, SeedOpt, handle_errors, write_json_result
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    handle_errors,
+    reserve_reports,
+    write_json_result,
+)
 from realsr_cli.console import out_console
 
 
@@ -22,7 +31,11 @@ def command(
     scale: Annotated[int | None, typer.Option("--scale", "-s", help="Upscaling factor.")] = None,
     iters: Annotated[
         int | None,
-        typer.Option("--iters", help="Total training iterations; the preset's LR schedule is stretched to fit."),
+        typer.Option(
+            "--iters",
+            help="Total training iterations; the preset's LR schedule is stretched to fit "
+            "(with --resume: the new total; default: the interrupted run's).",
+        ),
     ] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (per process).")] = None,
     patch_size: Annotated[int | None, typer.Option("--patch-size", help="HR patch size.")] = None,
@@ -32,7 +45,9 @@ def command(
     ] = None,
     val: Annotated[Path | None, typer.Option("--val", help="Validation folder (hr/ + lr/).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/checkpoints/latest.pt.")] = False,
-    init: Annotated[Path | None, typer.Option("--init", help="Initial generator weights (model.pt or .pth).")] = None,
+    init: Annotated[
+        str | None, typer.Option("--init", help="Initial generator weights (model.pt, .pth, a zoo name or a URL).")
+    ] = None,
     vgg_weights: Annotated[
         Path | None, typer.Option("--vgg-weights", help="VGG weights for the perceptual loss (vgg19-dcbb9e9d.pth).")
     ] = None,
@@ -55,6 +70,7 @@ def command(
     from realsr_cli.train.export import EXPORT_FORMATS
     from realsr_cli.train.trainer import summary
 
+    reserve_reports(overwrite, json_out)
     for fmt in export or []:
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"--export {fmt}: expected one of {', '.join(EXPORT_FORMATS)}")
@@ -83,9 +99,10 @@ def command(
         quiet=quiet,
         overwrite=overwrite,
         export=export,
+        iters=iters if resume else None,
     )
     info = summary(result)
-    write_json_result(json_out, info)
+    write_json_result(json_out, info, overwrite)
     if not quiet:
         from rich.table import Table
 

@@ -9,14 +9,26 @@ import typer
 from rich.table import Table
 
 from realsr_cli.batch import summarise_failures
-from realsr_cli.cli.common import DeviceOpt, JsonOpt, OverwriteOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.cli.common import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    QuietOpt,
+    ShardOpt,
+    handle_errors,
+    reserve_reports,
+    write_json_result,
+)
 from realsr_cli.console import err_console, info_line, out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
+from realsr_cli.io.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_ENV, pixel_budget
 from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
 from realsr_cli.models.loading import SRModel, load_sr_model
+from realsr_cli.sharding import parse_shard
 from realsr_cli.upscale.ensemble import LuminanceFusion
 from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler, UpscaleReport, upscale_files
+from realsr_cli.upscale.video import is_video, upscale_video
 
 MAX_ROWS = 30
 
@@ -29,7 +41,12 @@ def command(
         int | None, typer.Option("--scale", "-s", help="Model scale; must match the model (default: the model's, 4).")
     ] = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="default, or a model file (model.pt, .pth, .safetensors).")
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="default, a model file (model.pt, .pth, .safetensors), a name from 'realsr models list', or a URL.",
+        ),
     ] = "default",
     denoise: Annotated[
         float | None,
@@ -52,7 +69,7 @@ def command(
     batch: Annotated[int, typer.Option("--batch", help="Tiles per forward pass.")] = 1,
     tta: Annotated[bool, typer.Option("--tta", help="x8 self-ensemble (flips and rotations averaged).")] = False,
     ensemble: Annotated[
-        list[Path] | None, typer.Option("--ensemble", help="More models to fuse with --model (repeat the option).")
+        list[str] | None, typer.Option("--ensemble", help="More models to fuse with --model (repeat the option).")
     ] = None,
     fusion: Annotated[str, typer.Option("--fusion", help="mean, or luminance (Samsung-SLSI-MSL; 2 models).")] = "mean",
     fusion_alpha: Annotated[
@@ -84,13 +101,25 @@ def command(
     ] = None,
     suffix: Annotated[str, typer.Option("--suffix", help="Appended to output stems, e.g. _x4.")] = "",
     quality: Annotated[int, typer.Option("--quality", help="JPEG/WebP quality (100 = lossless WebP).")] = 95,
+    crf: Annotated[
+        int, typer.Option("--crf", help="Video input: H.264 quality, 0 lossless .. 51; 18 ~ transparent.")
+    ] = 18,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored).")] = False,
+    shard: ShardOpt = None,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pixels",
+            help=f"Refuse inputs with more pixels (default ${MAX_PIXELS_ENV} or {DEFAULT_MAX_PIXELS:,}; 0 = no limit).",
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Upscale images with an SR model: tiled, seamless, any size; TTA, ensembles, 16-bit, alpha, metadata kept."""
+    reserve_reports(overwrite, json_file)
     if sum([half, bf16, fp32]) > 1:
         raise InputError("give at most one of --half, --bf16, --fp32")
     precision = "fp16" if half else "bf16" if bf16 else "fp32" if fp32 else "auto"
@@ -100,6 +129,13 @@ def command(
         raise InputError(f"--outscale {outscale}: must be positive")
     if tile is not None and tile < 0 or tile_pad < 0 or batch < 1:
         raise InputError("--tile and --tile-pad must be >= 0 and --batch >= 1")
+    if not 0 <= quality <= 100:
+        raise InputError(f"--quality {quality}: must be between 0 and 100")
+    if scale is not None and scale < 1:
+        raise InputError(f"-s {scale}: the scale must be a positive integer")
+    if ext is not None and f".{ext.lower().lstrip('.')}" not in IMAGE_EXTENSIONS:
+        raise InputError(f"--ext {ext}: expected one of {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}")
+    pixel_budget(max_pixels)  # validates --max-pixels / $REALSR_MAX_PIXELS once, before any work
     dev = resolve_device(device)
     models = [main_model(model, dev, scale, denoise, interpolate)]
     models += [load_sr_model(p, dev, scale) for p in ensemble or []]
@@ -120,11 +156,17 @@ def command(
         suffix=suffix,
         quality=quality,
         overwrite=overwrite,
+        max_pixels=max_pixels,
     )
     upscaler = Upscaler(models, dev, options)
-    report = upscale_files(input, output, upscaler, recursive=recursive, quiet=quiet)
+    if is_video(input):
+        video = upscale_video(input, output, upscaler, crf=crf, overwrite=overwrite, quiet=quiet)
+        info_line(f"{video.output}: {video.frames} frames at {video.fps:g} fps, {video.audio_streams} audio", quiet)
+        write_json_result(json_file, video.to_json(), overwrite)
+        return
+    report = upscale_files(input, output, upscaler, recursive=recursive, quiet=quiet, shard=parse_shard(shard))
     _print_report(report, quiet)
-    write_json_result(json_file, report.to_json())
+    write_json_result(json_file, report.to_json(), overwrite)
     if report.failures:
         total = len(report.results) + len(report.failures)
         err_console.print(summarise_failures(report.failures, total), markup=False, soft_wrap=True)

@@ -165,13 +165,29 @@ def _load_mat(path: Path) -> np.ndarray:
     raise InputError(f"{path}: no 'Kernel' or 'kernel' variable (found {', '.join(arrays) or 'none'})")
 
 
-def find_kernel_files(folder: str | Path, scale: int) -> list[Path]:
-    """Kernel files for ``scale`` in a folder: ``*_kernel_x{s}.npy|.mat`` searched recursively (this tool's folders and
-    KernelGAN's ``results/<img>/<img>_kernel_x{s}.mat``; one file per stem, .npy preferred); otherwise the top-level
-    .npy/.mat/.png files."""
+CAMERA_KERNEL_STEM = "camera"  # learn-degradation's camera kernel: top-level camera_kernel_x{s}.npy|.mat
+
+
+def camera_kernel_file(folder: str | Path, scale: int) -> Path | None:
+    """The camera kernel ``camera_kernel_x{s}.npy`` (or ``.mat``) at the top of a kernel folder, if there is one."""
+    for ext in (".npy", ".mat"):
+        path = Path(folder) / f"{CAMERA_KERNEL_STEM}_kernel_x{int(scale)}{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def find_kernel_files(folder: str | Path, scale: int, per_photo: bool = False) -> list[Path]:
+    """Kernel files for ``scale`` in a folder: the camera kernel (``camera_kernel_x{s}``, from ``learn-degradation``)
+    when there is one, unless ``per_photo``; otherwise ``*_kernel_x{s}.npy|.mat`` searched recursively (this tool's
+    folders and KernelGAN's ``results/<img>/<img>_kernel_x{s}.mat``; one file per stem, .npy preferred), and
+    failing those the top-level .npy/.mat/.png files."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: kernel folder not found")
+    camera = camera_kernel_file(folder, scale)
+    if camera is not None and not per_photo:
+        return [camera]
     pattern = re.compile(rf"_kernel_x{int(scale)}\.(npy|mat)$", re.IGNORECASE)
     chosen: dict[tuple[Path, str], Path] = {}
     for p in sorted(folder.rglob("*")):
@@ -179,8 +195,14 @@ def find_kernel_files(folder: str | Path, scale: int) -> list[Path]:
             key = (p.parent, p.stem)
             if key not in chosen or p.suffix.lower() == ".npy":
                 chosen[key] = p
+    chosen.pop((folder, f"{CAMERA_KERNEL_STEM}_kernel_x{int(scale)}"), None)
     if chosen:
         return sorted(chosen.values())
+    if camera is not None:
+        raise InputError(
+            f"{folder}: only the camera kernel for x{scale}, no per-photo kernels "
+            "(learn-degradation --per-photo-kernels writes them)"
+        )
     fallback = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in KERNEL_EXTENSIONS)
     if not fallback:
         raise InputError(f"{folder}: no kernel files for x{scale} (*_kernel_x{scale}.npy/.mat, or .npy/.mat/.png)")

@@ -20,7 +20,10 @@ All adders clip to [0, 1] unless ``clip=False``.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -166,3 +169,163 @@ def tile_noise(patch: np.ndarray, h: int, w: int, offset: tuple[int, int] = (0, 
         return np.where(m < n, m, 2 * n - 1 - m)
 
     return patch[index(ph, int(offset[0]), h)][:, index(pw, int(offset[1]), w)]
+
+
+# ---------------------------------------------------------------------------------------------------- camera model
+
+MODEL_FORMAT = "realsr-noise-model"
+MODEL_VERSION = 1
+MIN_VARIANCE = 0.05  # 0-255 units: the floor of a modelled variance (a noise-free camera still rounds to 8 bits)
+
+
+@dataclass
+class NoiseModel:
+    """A camera's heteroscedastic noise: ``var_c(mu) = a_c mu + b_c`` (0-255 units), colour correlation ``R``.
+
+    The Poisson-Gaussian model of Foi et al. (IEEE TIP 2008) in its Gaussian (heteroscedastic) approximation;
+    fitted by ``realsr_cli.learn.noise_model``, stored as ``model.json`` (schema in docs/learn-degradation.md).
+    """
+
+    a: list[float]
+    b: list[float]
+    correlation: list[list[float]]
+    kind: str = "poisson-gaussian"
+    valid_range: list[float] = field(default_factory=lambda: [0.0, 255.0])
+    bins: list[dict] = field(default_factory=list)
+    blocks: int = 0
+    photos: int = 0
+    block: int = 16
+    hf_ratio: float = 1.0  # noise variance / its white-equivalent high-frequency variance (1: white; >1: correlated)
+
+    @property
+    def channels(self) -> int:
+        return len(self.a)
+
+    def variance(self, mu: np.ndarray | float, channel: int) -> np.ndarray:
+        """Noise variance (0-255 units) of ``channel`` at mean ``mu`` (0-255), floored at ``MIN_VARIANCE``."""
+        return np.maximum(self.a[channel] * np.asarray(mu, dtype=np.float64) + self.b[channel], MIN_VARIANCE)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_VERSION,
+            "units": "0-255",
+            "model": self.kind,
+            "channels": self.channels,
+            "a": self.a,
+            "b": self.b,
+            "correlation": self.correlation,
+            "hf_ratio": self.hf_ratio,
+            "valid_range": self.valid_range,
+            "block": self.block,
+            "blocks": self.blocks,
+            "photos": self.photos,
+            "bins": self.bins,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], source: str = "noise model") -> NoiseModel:
+        if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
+            raise InputError(f'{source}: not a noise model (expected "format": "{MODEL_FORMAT}")')
+        if int(obj.get("format_version", 0)) > MODEL_VERSION:
+            raise InputError(f"{source}: noise model format_version {obj['format_version']} is newer than this tool's")
+        try:
+            a, b = [float(v) for v in obj["a"]], [float(v) for v in obj["b"]]
+            corr = np.asarray(obj["correlation"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{source}: noise model lacks a valid {exc} entry") from None
+        if len(a) not in (1, 3) or len(b) != len(a) or corr.shape != (len(a), len(a)):
+            raise InputError(f"{source}: noise model needs 1 or 3 channels of a, b and a matching correlation matrix")
+        return cls(
+            a,
+            b,
+            corr.tolist(),
+            str(obj.get("model", "poisson-gaussian")),
+            [float(v) for v in obj.get("valid_range", [0.0, 255.0])],
+            list(obj.get("bins", [])),
+            int(obj.get("blocks", 0)),
+            int(obj.get("photos", 0)),
+            int(obj.get("block", 16)),
+            float(obj.get("hf_ratio", 1.0)),
+        )
+
+
+def load_noise_model(path: str | Path) -> NoiseModel:
+    """Read a ``model.json`` written by ``learn-degradation``; a bad file is an InputError naming it."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: noise model not found") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the noise model ({exc})") from None
+    return NoiseModel.from_json(obj, str(path))
+
+
+def model_noise_params(model: NoiseModel) -> dict[str, Any]:
+    """The model's parameters as recorded in a ``noise_model`` op (so a manifest line replays without the file)."""
+    return {"a": list(model.a), "b": list(model.b), "correlation": [list(r) for r in model.correlation]}
+
+
+def add_model_noise(
+    x: torch.Tensor,
+    a: list[float],
+    b: list[float],
+    correlation: list[list[float]],
+    gen: torch.Generator,
+    strength: float = 1.0,
+    clip: bool = True,
+) -> torch.Tensor:
+    """``y = x + strength * n``, ``n`` Gaussian with ``Var n_c = (a_c 255 x_c + b_c) / 255^2``, colour correlation R.
+
+    Draws ``z ~ N(0, I)`` (B, C_model, H, W) on the CPU, colours it by the Cholesky factor of R, scales each channel
+    by its signal-dependent standard deviation (from the clean ``x``). A 3-channel model on a 1-channel image uses
+    the channel-averaged a and b; a 1-channel model on a 3-channel image adds the same noise plane to every channel.
+    """
+    bsz, c, h, w = x.shape
+    a_t, b_t, corr = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(correlation, np.float64)
+    if len(a_t) != c and len(a_t) == 3:
+        a_t, b_t, corr = a_t.mean(keepdims=True), b_t.mean(keepdims=True), np.ones((1, 1))
+    z = _randn((bsz, len(a_t), h, w), gen)
+    chol = torch.from_numpy(np.linalg.cholesky(corr)).to(torch.float32)
+    z = torch.einsum("ij,bjhw->bihw", chol, z).to(device=x.device, dtype=x.dtype)
+    if z.shape[1] != c:
+        z = z.expand(bsz, c, h, w)
+        a_t, b_t = np.repeat(a_t, c), np.repeat(b_t, c)
+    a_x = torch.tensor(a_t, dtype=x.dtype, device=x.device).view(1, c, 1, 1)
+    b_x = torch.tensor(b_t, dtype=x.dtype, device=x.device).view(1, c, 1, 1)
+    var = (a_x * (255.0 * x.detach()) + b_x).clamp_min(MIN_VARIANCE) / 255.0**2
+    return _finish(x + float(strength) * z * var.sqrt(), clip)
+
+
+MODEL_FILE = "model.json"
+MIN_PATCHES = 8  # a bank with fewer patches than this is too small to vary: its folder's model.json is used
+
+
+@dataclass
+class NoiseSources:
+    """Where a recipe's camera noise comes from: a patch bank, a noise model, or both."""
+
+    bank: NoisePatchBank | None = None
+    model: NoiseModel | None = None
+    model_file: Path | None = None
+    use_model: bool = False  # noise_patch steps synthesise from the model (forced, or the bank is small/empty)
+
+
+def noise_sources(patches_dir: str | Path | None, model_file: str | Path | None = None) -> NoiseSources:
+    """``--noise-model FILE`` forces the model; else ``--noise-patches DIR`` gives the bank, or the folder's
+    ``model.json`` when the bank holds fewer than ``MIN_PATCHES`` patches (learn-degradation writes both)."""
+    if model_file is not None:
+        path = Path(model_file).resolve()
+        return NoiseSources(None, load_noise_model(path), path, True)
+    if patches_dir is None:
+        return NoiseSources()
+    folder = Path(patches_dir)
+    candidate = folder / MODEL_FILE
+    if not candidate.is_file():
+        return NoiseSources(NoisePatchBank(folder))
+    model = load_noise_model(candidate)
+    images = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    if len(images) < MIN_PATCHES:
+        return NoiseSources(None, model, candidate.resolve(), True)
+    return NoiseSources(NoisePatchBank(folder), model, candidate.resolve(), False)

@@ -14,11 +14,20 @@ Two preset families:
   file), ``resize`` (``size: lr`` = the final LR size ``ceil(hr / s)``, or ``scale:`` relative; ``method:`` one of
   nearest/bilinear/bicubic/lanczos/area/matlab), ``kernel_downsample`` (``(I * k)↓s`` with a random ``--kernels``
   file), ``noise`` (``type: gaussian`` sigma [0-255] + gray, ``poisson`` peak, ``poisson_gaussian`` sigma + alpha),
-  ``noise_patch`` (a random ``--noise-patches`` patch, mean removed), ``jpeg`` (quality), ``quantize`` (8-bit rounding).
+  ``noise_patch`` (a random ``--noise-patches`` patch, mean removed; synthesised from the camera noise model instead
+  with ``--noise-model FILE``, or when the folder holds a ``model.json`` and fewer than 8 patches), ``noise_model``
+  (heteroscedastic camera noise ``var_c = a_c mu + b_c`` with colour correlation, from ``--noise-model`` /
+  ``learn-degradation``'s ``noise/model.json``; Foi et al., TIP 2008), ``jpeg`` (quality), ``quantize`` (8-bit rounding),
+  and the camera-ISP stages of ``isp.py``: ``denoise`` (``method:`` bilateral/nlm/gaussian) and ``sharpen``
+  (unsharp mask: ``radius``, ``amount``, ``threshold``).
   The steps must end at the LR size.
 - ``model: realesrgan`` — Real-ESRGAN's second-order model (Wang et al., ICCVW 2021; xinntao/Real-ESRGAN
   ``realesrgan_dataset.py`` kernel sampling and ``realesrgan_model.py`` ``feed_data``), configured with the option
   names of ``options/train_realesrgan_x4plus.yml``.
+
+A third form, ``mixture: [{preset: NAME_OR_FILE | {inline preset}, weight: w}, ...]``, draws one component
+recipe per image with probability proportional to its weight (recorded as ``params["component"]``); e.g.
+``default-mix`` spans clean, mild and Real-ESRGAN-strength degradations for the built-in default models.
 """
 
 from __future__ import annotations
@@ -31,16 +40,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from realsr_cli.degradations.isp import ISP_OPS, apply_isp, sample_isp
 from realsr_cli.degradations.jpeg import jpeg_compress
+from realsr_cli.degradations.kernel_centre import aligned_kernel
 from realsr_cli.degradations.kernels import blur, blur_subsample, find_kernel_files, load_kernel, make_kernel
 from realsr_cli.degradations.noise import (
-    NoisePatchBank,
+    NoiseModel,
     add_gaussian,
+    add_model_noise,
     add_poisson,
     add_poisson_gaussian,
     add_realesrgan_poisson,
     inject_noise,
     load_noise_patch,
+    model_noise_params,
+    noise_sources,
 )
 from realsr_cli.degradations.resize import RESIZE_METHODS, resize, scaled_size
 from realsr_cli.errors import InputError, PresetError
@@ -48,6 +62,7 @@ from realsr_cli.presets import load_preset
 
 NOISE_TYPES = ("gaussian", "poisson", "poisson_gaussian", "realesrgan_poisson")
 SEED_HIGH = 2**63 - 1
+KERNEL_KEYS = {"type", "size", "sigma", "sigma_x", "sigma_y", "theta", "beta", "cutoff"}
 
 
 def lr_size(hr_shape: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -84,23 +99,52 @@ def _gen(seed: int) -> torch.Generator:
 class Degradation:
     """A degradation recipe bound to its kernel and noise-patch folders."""
 
+    per_photo_kernels = False  # True: draw per-photo kernel files even when the folder has a camera kernel
+
     def __init__(
         self,
         config: dict[str, Any],
         kernels_dir: str | Path | None = None,
         noise_patches_dir: str | Path | None = None,
+        noise_model: str | Path | None = None,
     ):
         self.config = config
         self.name = str(config.get("name", "custom"))
         self.kernels_dir = Path(kernels_dir) if kernels_dir else None
-        self.noise_bank = NoisePatchBank(noise_patches_dir) if noise_patches_dir else None
+        self.noise = noise_sources(noise_patches_dir, noise_model)
+        self.noise_bank = None if self.noise.use_model else self.noise.bank
         self._kernel_files: dict[int, list[Path]] = {}
         self._kernel_cache: dict[str, np.ndarray] = {}
         self._patch_cache: dict[str, np.ndarray] = {}
         self._models: dict[str, Any] = {}
+        self.components: list[tuple[Degradation, float]] = []
+        if "mixture" in config:
+            self.components = self._build_mixture(config["mixture"], kernels_dir, noise_patches_dir, noise_model)
+            return
         if "steps" not in config and config.get("model") != "realesrgan":
-            raise PresetError(f"degradation preset '{self.name}' needs 'steps:' or 'model: realesrgan'")
+            raise PresetError(f"degradation preset '{self.name}' needs 'steps:', 'model: realesrgan' or 'mixture:'")
         self._check_folders()
+
+    def _build_mixture(
+        self,
+        entries: Any,
+        kernels_dir: str | Path | None,
+        noise_patches_dir: str | Path | None,
+        noise_model: str | Path | None = None,
+    ) -> list[tuple[Degradation, float]]:
+        """The component recipes of a ``mixture:`` preset and their (positive) weights."""
+        if not isinstance(entries, list) or not entries:
+            raise PresetError(f"preset '{self.name}': 'mixture' must be a non-empty list of {{preset, weight}}")
+        components = []
+        for entry in entries:
+            if not isinstance(entry, dict) or "preset" not in entry:
+                raise PresetError(f"preset '{self.name}': mixture entry {entry!r} needs 'preset:'")
+            weight = float(entry.get("weight", 1.0))
+            if not weight > 0:
+                raise PresetError(f"preset '{self.name}': mixture weight {weight} must be positive")
+            sub = Degradation.from_preset(entry["preset"], kernels_dir, noise_patches_dir, noise_model)
+            components.append((sub, weight))
+        return components
 
     @classmethod
     def from_preset(
@@ -108,9 +152,10 @@ class Degradation:
         preset: str | Path | dict[str, Any],
         kernels_dir: str | Path | None = None,
         noise_patches_dir: str | Path | None = None,
+        noise_model: str | Path | None = None,
     ) -> Degradation:
         config = copy.deepcopy(preset) if isinstance(preset, dict) else load_preset(preset, "degradation")
-        return cls(config, kernels_dir, noise_patches_dir)
+        return cls(config, kernels_dir, noise_patches_dir, noise_model)
 
     # ------------------------------------------------------------------------------------------------ sampling
 
@@ -118,20 +163,35 @@ class Degradation:
         text = repr(self.config.get("steps", []))
         if ("kernel_downsample" in text or "'file'" in text) and self.kernels_dir is None:
             raise InputError(f"preset '{self.name}' draws blur kernels from files: give --kernels DIR")
-        if "noise_patch" in text and self.noise_bank is None:
+        if "noise_patch" in text and self.noise_bank is None and not self.noise.use_model:
             raise InputError(f"preset '{self.name}' injects real noise patches: give --noise-patches DIR")
+        if "'noise_model'" in text and self.noise.model is None:
+            raise InputError(f"preset '{self.name}' synthesises camera noise: give --noise-model FILE")
+
+    def injects_camera_noise(self) -> bool:
+        """Whether the recipe (or a mixture component) has a ``noise_patch`` or ``noise_model`` step."""
+        if self.components:
+            return any(sub.injects_camera_noise() for sub, _ in self.components)
+        text = repr(self.config.get("steps", []))
+        return "noise_patch" in text or "'noise_model'" in text
 
     def kernel_files(self, scale: int) -> list[Path]:
         if self.kernels_dir is None:
             raise InputError(f"preset '{self.name}' draws blur kernels from files: give --kernels DIR")
         if scale not in self._kernel_files:
-            self._kernel_files[scale] = [p.resolve() for p in find_kernel_files(self.kernels_dir, scale)]
+            found = find_kernel_files(self.kernels_dir, scale, per_photo=self.per_photo_kernels)
+            self._kernel_files[scale] = [p.resolve() for p in found]
         return self._kernel_files[scale]
 
     def sample(self, rng: np.random.Generator, hr_shape: tuple[int, ...], scale: float) -> dict[str, Any]:
         """Draw every random choice for one image of ``hr_shape`` ((H, W) or (..., H, W)) at ``scale``."""
         h, w = int(hr_shape[-2]), int(hr_shape[-1])
         target = lr_size((h, w), scale)
+        if self.components:
+            weights = np.asarray([wt for _, wt in self.components], dtype=np.float64)
+            sub = self.components[int(rng.choice(len(weights), p=weights / weights.sum()))][0]
+            params = sub.sample(rng, (h, w), scale)
+            return {**params, "preset": self.name, "component": params.get("component", sub.name)}
         if self.config.get("model") == "realesrgan":
             ops = _sample_realesrgan(self.config, rng, (h, w), target)
         else:
@@ -184,6 +244,9 @@ class Degradation:
             return (math.ceil(size[0] / s), math.ceil(size[1] / s))
         elif op == "noise":
             ops.append(_sample_noise(step, rng, self.name))
+        elif op == "noise_model" or (op == "noise_patch" and self.noise.use_model):
+            assert self.noise.model is not None
+            ops.append(self._model_noise_op(step, rng, self.noise.model))
         elif op == "noise_patch":
             assert self.noise_bank is not None
             path = self.noise_bank.sample(rng).resolve()
@@ -195,14 +258,28 @@ class Degradation:
             ops.append({"op": "jpeg", "quality": int(round(float(draw(step.get("quality", 75), rng))))})
         elif op == "quantize":
             ops.append({"op": "quantize", "levels": int(step.get("levels", 255))})
+        elif op in ISP_OPS:
+            ops.append(sample_isp(step, lambda spec: draw(spec, rng), self.name))
         else:
             raise PresetError(f"preset '{self.name}': unknown step {step!r}")
         return size
+
+    def _model_noise_op(self, step: dict[str, Any], rng: np.random.Generator, model: NoiseModel) -> dict[str, Any]:
+        """Camera-model noise: the model's parameters inline (replay needs no file), strength and seed drawn."""
+        strength = float(draw(step.get("strength", 1.0), rng))
+        op = {"op": "noise_model", "file": str(self.noise.model_file), **model_noise_params(model)}
+        return {**op, "strength": strength, "seed": _seed(rng)}
 
     def _sample_kernel(self, spec: Any, rng: np.random.Generator, scale: float) -> dict[str, Any]:
         if spec == "file":
             files = self.kernel_files(int(round(scale)))
             return {"kernel_file": str(files[int(rng.integers(len(files)))])}
+        unknown = sorted(set(spec) - KERNEL_KEYS) if isinstance(spec, dict) else []
+        if unknown:  # e.g. 'rotation:' for 'theta:' would silently draw a random angle per image
+            raise PresetError(
+                f"preset '{self.name}': unknown blur kernel key(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(KERNEL_KEYS))})"
+            )
         kind = draw(spec.get("type", "iso"), rng)
         size = int(draw(spec.get("size", 21), rng))
         sigma_x = float(draw(spec.get("sigma_x", spec.get("sigma", 1.0)), rng))
@@ -220,10 +297,14 @@ class Degradation:
 
     def _kernel(self, op: dict[str, Any]) -> np.ndarray:
         key = op.get("kernel_file") or repr(sorted(op["kernel"].items()))
+        if op["op"] == "kernel_downsample":  # (I * k)↓s kernels are checked for alignment (kernel_centre)
+            key = f"{key}@x{op['scale']}"
         if key not in self._kernel_cache:
-            self._kernel_cache[key] = (
-                load_kernel(op["kernel_file"]) if "kernel_file" in op else make_kernel(op["kernel"])
-            )
+            if op["op"] == "kernel_downsample":
+                k = aligned_kernel(load_kernel(op["kernel_file"]), int(op["scale"]), op["kernel_file"])[0]
+            else:
+                k = load_kernel(op["kernel_file"]) if "kernel_file" in op else make_kernel(op["kernel"])
+            self._kernel_cache[key] = k
         return self._kernel_cache[key]
 
     def _patch(self, path: str) -> np.ndarray:
@@ -248,6 +329,9 @@ class Degradation:
             return blur_subsample(x, self._kernel(op), int(op["scale"]))
         if kind == "noise":
             return _apply_noise(x, op)
+        if kind == "noise_model":
+            gen = _gen(op["seed"])
+            return add_model_noise(x, op["a"], op["b"], op["correlation"], gen, op.get("strength", 1.0))
         if kind == "noise_patch":
             return inject_noise(x, self._patch(op["file"]), tuple(op["offset"]), op.get("strength", 1.0))
         if kind == "jpeg":
@@ -255,6 +339,8 @@ class Degradation:
         if kind == "quantize":
             levels = float(op.get("levels", 255))
             return torch.clamp((x * levels).round(), 0, levels) / levels
+        if kind in ISP_OPS:
+            return apply_isp(x, op)
         if kind == "learned":
             out = self._learned(op["file"], x.device).apply(x)
             return out.mean(dim=1, keepdim=True) if x.shape[1] == 1 else out

@@ -26,7 +26,7 @@ from realsr_cli.degradations.pipeline import Degradation, learned_degradation, s
 from realsr_cli.degradations.resize import imresize, resize
 from realsr_cli.errors import InputError, OutputExistsError
 from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
-from realsr_cli.io.images import EIGHT_BIT_ONLY, from_float, read_image, to_float, write_image
+from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, from_float, read_image, to_float, write_image
 from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
 from realsr_cli.seeding import item_rng
 
@@ -39,6 +39,7 @@ class DegradeOptions:
     preset: str | Path | None = None
     kernels: Path | None = None
     noise_patches: Path | None = None
+    noise_model: Path | None = None
     degradation_model: Path | None = None
     seed: int = 0
     ext: str = "png"
@@ -55,13 +56,31 @@ class Degraded:
     params: dict[str, Any]
 
 
+def check_options(opts: DegradeOptions) -> str:
+    """Validate the options once, before any work; returns the output extension (with its dot)."""
+    if opts.scale < 1:
+        raise InputError(f"-s {opts.scale}: the scale must be a positive integer")
+    ext = opts.ext.lower() if opts.ext.startswith(".") else f".{opts.ext.lower()}"
+    if ext not in IMAGE_EXTENSIONS:
+        raise InputError(f"--ext {opts.ext}: expected one of {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}")
+    return ext
+
+
 def make_degradation(opts: DegradeOptions) -> Degradation:
     """The recipe of ``--preset`` (default ``generic``), or the learned model of ``--degradation-model``."""
     if opts.degradation_model is not None:
         if opts.preset is not None:
             raise InputError("give either --preset or --degradation-model, not both")
         return learned_degradation(opts.degradation_model)
-    return Degradation.from_preset(opts.preset or "generic", opts.kernels, opts.noise_patches)
+    if opts.noise_model is not None and not Path(opts.noise_model).is_file():
+        raise InputError(f"--noise-model {opts.noise_model}: no such file")
+    deg = Degradation.from_preset(opts.preset or "generic", opts.kernels, opts.noise_patches, opts.noise_model)
+    if opts.noise_model is not None and not deg.injects_camera_noise():
+        raise InputError(
+            f"--noise-model: preset '{deg.name}' has no noise_patch or noise_model step to use it "
+            "(e.g. --preset kernel-noise --kernels DIR)"
+        )
+    return deg
 
 
 def item_key(item: InputItem) -> str:
@@ -101,9 +120,9 @@ def degrade_files(
     """Degrade every input; write images and the manifest. Returns (batch result, manifest path, number of inputs)."""
     device = torch.device(device)
     output_dir = Path(output_dir)
+    ext = check_options(opts)
     deg = make_degradation(opts)
     items = collect_inputs(input_spec, opts.recursive)
-    ext = opts.ext if opts.ext.startswith(".") else f".{opts.ext}"
     plan = dict((item.path, out) for item, out in plan_outputs(items, output_dir, ext))
     manifest = output_dir / MANIFEST
     if manifest.exists() and not opts.overwrite:
@@ -125,7 +144,7 @@ def degrade_files(
         batch = run_batch(items, process, path_of=lambda it: it.path, label="degrading", quiet=quiet)
     if batch.results:
         lines = [manifest_line(r, output_dir, opts.seed) for r in batch.results]
-        atomic_write_text(manifest, "".join(line + "\n" for line in lines))
+        atomic_write_text(manifest, "".join(line + "\n" for line in lines), overwrite=opts.overwrite, inputs=inputs)
     return batch, manifest, len(items)
 
 

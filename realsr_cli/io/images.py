@@ -2,12 +2,15 @@
 
 Pixels are numpy arrays of shape (H, W, C) in RGB(A) channel order (C = 1 for gray), with the file's own
 dtype (uint8 or uint16) so that 16-bit images are never silently quantised. Decoding is done by OpenCV;
-Pillow reads only the header (EXIF orientation, ICC profile, DPI, palette mode).
+Pillow reads only the header (size, EXIF orientation, ICC profile, DPI, palette mode). An image whose header
+claims more pixels than the pixel budget (:func:`pixel_budget`) is refused before anything is decoded. A JPEG is
+decoded up to its end-of-image marker (data appended after it, as in phone motion photos, is ignored).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +18,22 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 
-from realsr_cli.errors import ImageReadError, RealSRError
+from realsr_cli.errors import ImageReadError, InputError, RealSRError
 from realsr_cli.io.atomic import atomic_write_bytes, ensure_writable
+from realsr_cli.io.jpeg_stream import jpeg_end
 from realsr_cli.io.metadata import ImageMeta, embed_metadata, encode_webp_with_metadata
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
 EXIF_ORIENTATION_TAG = 0x0112
+# Pixel budget: Pillow's decompression-bomb limit (2 x MAX_IMAGE_PIXELS = 178,956,970 pixels, e.g. 13377 x 13377);
+# $REALSR_MAX_PIXELS (or ``upscale --max-pixels``) changes it, 0 removes it. Pillow's own check is off: this one
+# applies to every decoder, with a message naming the file.
+DEFAULT_MAX_PIXELS = 178_956_970
+MAX_PIXELS_ENV = "REALSR_MAX_PIXELS"
+PILImage.MAX_IMAGE_PIXELS = None
+if os.environ.get("REALSR_DEBUG") != "1":  # a bad file is reported in one line of ours, not OpenCV's log lines
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 @dataclass
@@ -58,8 +70,39 @@ class Image:
         return 16 if self.pixels.dtype == np.uint16 else 8 if self.pixels.dtype == np.uint8 else 32
 
 
-def read_image(path: str | Path) -> Image:
-    """Decode an image file; raise ``ImageReadError`` naming the file when it cannot be used."""
+def pixel_budget(max_pixels: int | None = None) -> int:
+    """The most pixels an input image may have (0 = no limit): ``max_pixels``, else ``$REALSR_MAX_PIXELS``."""
+    if max_pixels is not None:
+        if max_pixels < 0:
+            raise InputError(f"--max-pixels {max_pixels}: must be 0 (no limit) or more")
+        return max_pixels
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise InputError(f"${MAX_PIXELS_ENV}={raw}: expected a number of pixels (0 = no limit)") from None
+    if value < 0:
+        raise InputError(f"${MAX_PIXELS_ENV}={raw}: must be 0 (no limit) or more")
+    return value
+
+
+def check_pixel_budget(path: Path, width: int, height: int, max_pixels: int | None = None) -> None:
+    """Refuse an image whose header claims more pixels than the budget, before it is decoded."""
+    budget = pixel_budget(max_pixels)
+    if budget and width * height > budget:
+        raise ImageReadError(
+            path,
+            f"{width}x{height} = {width * height / 1e6:.1f} MP is over the pixel budget of {budget / 1e6:.1f} MP "
+            f"(raise it with ${MAX_PIXELS_ENV}=N or upscale --max-pixels N; 0 = no limit)",
+        )
+
+
+def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
+    """Decode an image file; raise ``ImageReadError`` naming the file when it cannot be used.
+
+    ``max_pixels``: the pixel budget (default :func:`pixel_budget`; 0 = no limit)."""
     path = Path(path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise ImageReadError(path, f"unsupported file type '{path.suffix}' (expected {', '.join(IMAGE_EXTENSIONS)})")
@@ -71,19 +114,22 @@ def read_image(path: str | Path) -> Image:
         raise ImageReadError(path, "is a folder, not an image file") from None
     except OSError as exc:
         raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
-    return decode_image(data, path)
+    return decode_image(data, path, max_pixels)
 
 
-def decode_image(data: bytes, path: Path) -> Image:
+def decode_image(data: bytes, path: Path, max_pixels: int | None = None) -> Image:
     if not data:
         raise ImageReadError(path, "empty file")
-    if path.suffix.lower() in (".jpg", ".jpeg") and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        raise ImageReadError(path, "truncated JPEG (no end-of-image marker)")
+    if data[:2] == b"\xff\xd8":
+        end = jpeg_end(data)
+        if end is None:
+            raise ImageReadError(path, "truncated JPEG (no end-of-image marker)")
+        data = data[:end]
+    meta, orientation, was_palette = _read_header(data, path, max_pixels)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise ImageReadError(path, "cannot decode image (corrupt, truncated or not really this format)")
     pixels = _to_rgb_layout(pixels, path)
-    meta, orientation, was_palette = _read_header(data)
     pixels = apply_exif_orientation(pixels, orientation)
     return Image(pixels=np.ascontiguousarray(pixels), path=path, meta=meta, was_palette=was_palette)
 
@@ -102,10 +148,18 @@ def _to_rgb_layout(pixels: np.ndarray, path: Path) -> np.ndarray:
     raise ImageReadError(path, f"unsupported number of channels: {pixels.shape[2]}")
 
 
-def _read_header(data: bytes) -> tuple[ImageMeta, int, bool]:
-    """EXIF orientation, ICC profile, EXIF block and DPI via Pillow (header only; best effort)."""
+def _read_header(data: bytes, path: Path, max_pixels: int | None) -> tuple[ImageMeta, int, bool]:
+    """EXIF orientation, ICC profile, EXIF block and DPI via Pillow (best effort), after the pixel-budget check.
+
+    The budget is checked on the header's size first: Pillow's ``getexif`` decodes a whole PNG to find its eXIf
+    chunk, which must not happen for a file claiming billions of pixels."""
     try:
-        with PILImage.open(io.BytesIO(data)) as im:
+        im = PILImage.open(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - metadata is optional; OpenCV decodes (or refuses) the pixels
+        return ImageMeta(), 1, False
+    with im:
+        check_pixel_budget(path, int(im.size[0]), int(im.size[1]), max_pixels)
+        try:
             exif = im.getexif()
             orientation = int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1)
             exif_bytes = None
@@ -120,8 +174,8 @@ def _read_header(data: bytes) -> tuple[ImageMeta, int, bool]:
                 dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
             )
             return meta, orientation, im.mode in ("P", "PA")
-    except Exception:  # noqa: BLE001 - metadata is optional; OpenCV already decoded the pixels
-        return ImageMeta(), 1, False
+        except Exception:  # noqa: BLE001 - metadata is optional
+            return ImageMeta(), 1, False
 
 
 def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -148,7 +202,7 @@ def write_image(
     meta: ImageMeta | None = None,
     quality: int = 95,
 ) -> Path:
-    """Encode (H, W, C) RGB(A)/gray pixels and write them atomically; refuse to replace inputs/outputs."""
+    """Encode (H, W, C) RGB(A)/gray pixels and write them atomically and exclusively (the output guard)."""
     path = Path(path)
     ensure_writable(path, overwrite, inputs)
     ext = path.suffix.lower()
@@ -158,7 +212,7 @@ def write_image(
             data = encode_webp_with_metadata(pixels if pixels.ndim == 3 else pixels[:, :, None], quality, meta)
         else:
             data = embed_metadata(data, ext, meta)
-    return atomic_write_bytes(path, data)
+    return atomic_write_bytes(path, data, overwrite=overwrite, inputs=inputs)
 
 
 def encode_image(pixels: np.ndarray, ext: str, quality: int = 95) -> bytes:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write
+from realsr_cli.io.atomic import atomic_write_torch
 
 FORMAT = "realsr-degradation"
 
@@ -85,7 +85,7 @@ def save_degradation_model(
         "scale": int(scale),
         "meta": meta or {},
     }
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    return atomic_write_torch(path, obj)
 
 
 def load_degradation_model(path: str | Path, device: torch.device | str = "cpu") -> DegradationModel:

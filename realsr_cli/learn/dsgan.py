@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from realsr_cli.batch import error_text
+from realsr_cli.errors import WeightsNotFoundError
 from realsr_cli.weights import find_weights
 
 
@@ -86,9 +88,12 @@ class VGGPerceptual(nn.Module):
         import torchvision
 
         features = torchvision.models.vgg16().features
-        state = torch.load(vgg_weights, map_location="cpu", weights_only=True)
-        state = {k.removeprefix("features."): v for k, v in state.items()}
-        features.load_state_dict(state)
+        try:
+            state = torch.load(vgg_weights, map_location="cpu", weights_only=True)
+            state = {k.removeprefix("features."): v for k, v in state.items()}
+            features.load_state_dict(state)
+        except Exception as exc:  # noqa: BLE001 - unreadable, unsafe (weights_only) or foreign: one line naming it
+            raise WeightsNotFoundError(f"{vgg_weights}: not readable VGG16 weights ({error_text(exc)[:200]})") from None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             self.lpips = lpips.LPIPS(net="vgg", pretrained=True, pnet_rand=True, verbose=False)

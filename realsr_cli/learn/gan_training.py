@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write
+from realsr_cli.io.atomic import atomic_write_torch
 from realsr_cli.learn.cyclegan import PatchDiscriminator, lsgan
 from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
 from realsr_cli.learn.dsgan import DSGANDiscriminator, FilterLow, VGGPerceptual, find_vgg_weights
@@ -227,13 +227,18 @@ def _save_state(path: Path, c: GANConfig, nets, opt_g, opt_d, iteration: int) ->
         "opt_g": opt_g.state_dict(),
         "opt_d": opt_d.state_dict(),
     }
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    atomic_write_torch(path, obj)
 
 
 def _load_state(path: Path, c: GANConfig, nets, opt_g, opt_d) -> int:
     if not path.is_file():
         raise InputError(f"{path}: nothing to resume (no training state in the output folder)")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - an unreadable state file is one line naming it
+        raise InputError(f"{path}: unreadable training state ({type(exc).__name__})") from None
+    if not isinstance(obj, dict) or any(k not in obj for k in ("nets", "opt_g", "opt_d", "iteration")):
+        raise InputError(f"{path}: not a complete learn-degradation training state")
     if obj.get("format") != "realsr-learn-state" or obj.get("method") != c.method:
         raise InputError(f"{path}: saved state is for --method {obj.get('method')}, not {c.method}")
     if obj.get("arch_args") != c.arch_args:

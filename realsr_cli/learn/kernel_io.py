@@ -1,6 +1,7 @@
 """Writing estimated kernels the way KernelGAN does, plus pictures and summary statistics.
 
-Files (per image NAME, in OUT/kernels/): ``NAME_kernel_x2.mat`` / ``NAME_kernel_x4.mat`` written with
+Files (the camera kernel NAME = ``camera``, and per image NAME with ``--per-photo-kernels``, in OUT/kernels/):
+``NAME_kernel_x2.mat`` / ``NAME_kernel_x4.mat`` (odd sizes from 13x13 / 25x25 up, centred) written with
 ``scipy.io.savemat(path, {"Kernel": k})`` exactly as the official ``save_final_kernel``
 (https://github.com/sefibk/KernelGAN, util.py), the same arrays as ``NAME_kernel_x{2,4}.npy`` (float64), and
 PNG pictures in OUT/kernels/previews/ (one per kernel, and ``contact_sheet.png`` with all of them).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 
 import cv2
@@ -31,11 +33,26 @@ def write_kernel(out_dir: Path, name: str, scale: int, kernel: np.ndarray, overw
         ensure_writable(p, overwrite)
     buf = io.BytesIO()
     scipy.io.savemat(buf, {"Kernel": kernel})
-    atomic_write_bytes(mat_path, buf.getvalue())
+    atomic_write_bytes(mat_path, buf.getvalue(), overwrite=overwrite)
     buf = io.BytesIO()
     np.save(buf, np.asarray(kernel, dtype=np.float64), allow_pickle=False)
-    atomic_write_bytes(npy_path, buf.getvalue())
+    atomic_write_bytes(npy_path, buf.getvalue(), overwrite=overwrite)
     return [mat_path, npy_path]
+
+
+def write_kernel_pair(
+    out_dir: Path, name: str, kernel_x2: np.ndarray, kernel_x4: np.ndarray, overwrite: bool = False
+) -> list[Path]:
+    """The x2 and x4 files of one estimate (``camera`` for the camera kernel)."""
+    return write_kernel(out_dir, name, 2, kernel_x2, overwrite) + write_kernel(out_dir, name, 4, kernel_x4, overwrite)
+
+
+def remove_kernels(out_dir: Path) -> None:
+    """Delete this tool's kernel files (``*_kernel_x2|x4.mat|.npy``) at the top of ``out_dir`` (before a rerun)."""
+    if out_dir.is_dir():
+        for path in out_dir.iterdir():
+            if path.is_file() and re.search(r"_kernel_x[24]\.(mat|npy)$", path.name):
+                path.unlink()
 
 
 def kernel_picture(kernel: np.ndarray, cell: int = 8) -> np.ndarray:

@@ -14,14 +14,16 @@ data.py, util.py). Defaults and schedule follow the official code:
   switched on once lambda_bicubic < 5e-3. Adam(2e-4, beta1 0.5), both rates / 10 every 750 iterations;
   3000 iterations; 64x64 G crops and D crops of G's output size, sampled by gradient magnitude.
 * Post-processing: ``zeroize_negligible_val`` (n_filtering 40), ``kernel_shift`` to the x2-aligned centre, x4
-  kernel = ``analytic_kernel`` (x2 kernel convolved with itself, cropped to 25x25).
+  kernel = ``analytic_kernel`` (x2 kernel convolved with itself, dilated; the original crops it to 25x25).
 
 Differences (documented, deliberate): the effective 13x13 kernel is computed once per step (differentiably, by
 passing a delta through G's layers as ``calc_curr_k`` does) and applied as ONE strided convolution instead of
-running the 64-channel G on the crop (exactly equivalent, see tests); many images train at once with one G/D per
-image (grouped convolutions, per-image spectral norm, per-image lambda schedule); the bicubic-loss downscale is
-depthwise (the original's ``k.expand(C, C, ...)`` mixes colour channels, see sefibk/KernelGAN#47); the kernel is
-cropped back to 13x13 after the shift (the original's commented-out ``shave_a2b``), so that the x4 kernel is 25x25.
+running the 64-channel G on the crop (exactly equivalent, see tests); many (G, D) pairs train at once (grouped
+convolutions, per-pair spectral norm and lambda schedule), on one photo each or, for the camera kernel, on crops of
+all of a camera's photos (``estimate_camera_kernels``, K restarts); the bicubic-loss downscale is depthwise (the
+original's ``k.expand(C, C, ...)`` mixes colour channels, see sefibk/KernelGAN#47); kernels are never truncated:
+the centred x2 kernel keeps the support it needs (>= 13x13, like the original's 15x15-17x17) and x4 is the whole
+analytic kernel, trimmed only where the mass is negligible (:mod:`realsr_cli.degradations.kernel_centre`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 from torch import Tensor, nn
+
+from realsr_cli.degradations import kernel_centre
 
 # The 8x8 bicubic x2 kernel of the official DownScaleLoss (MATLAB's imresize kernel for a half-pixel shift).
 _BICUBIC_1D = np.array(
@@ -330,23 +334,72 @@ def probability_map(loss_map: np.ndarray, crop: int) -> np.ndarray:
     return prob / total if total > 0 else np.full(prob.shape, 1.0 / prob.size)
 
 
-def crop_indices(image: np.ndarray, config: KernelGANConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Top-left corners (even) for every iteration's G and D crops, sampled as the official ``DataGenerator``."""
+def crop_maps(image: np.ndarray, config: KernelGANConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The official ``DataGenerator`` sampling maps (flattened): G crops by the gradients of the half-size image,
+    D crops by those of the image itself."""
     rows, cols = image.shape[:2]
     t = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
     small = F.interpolate(t, scale_factor=0.5, mode="bicubic", antialias=True, align_corners=False)
     small_np = small[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float64)
     loss_small = np.repeat(np.repeat(gradient_map(small_np), 2, 0), 2, 1)[:rows, :cols]
-    prob_g = probability_map(loss_small, config.crop)
-    prob_d = probability_map(gradient_map(image), config.d_input)
-    out = []
-    for prob, size in ((prob_g, config.crop), (prob_d, config.d_input)):
-        centers = rng.choice(len(prob), size=config.iters, p=prob)
-        r, c = centers // cols, centers % cols
-        top = np.minimum(np.maximum(0, r - size // 2), rows - size)
-        left = np.minimum(np.maximum(0, c - size // 2), cols - size)
-        out += [top - top % 2, left - left % 2]
-    return tuple(out)
+    return probability_map(loss_small, config.crop), probability_map(gradient_map(image), config.d_input)
+
+
+def draw_corners(
+    prob: np.ndarray, shape: tuple[int, int], size: int, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` even top-left corners of ``size`` crops whose centres are drawn from ``prob`` (as ``rng.choice``)."""
+    rows, cols = shape
+    centers = rng.choice(len(prob), size=n, p=prob)
+    r, c = centers // cols, centers % cols
+    top = np.minimum(np.maximum(0, r - size // 2), rows - size)
+    left = np.minimum(np.maximum(0, c - size // 2), cols - size)
+    return top - top % 2, left - left % 2
+
+
+def crop_indices(image: np.ndarray, config: KernelGANConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Top-left corners (even) for every iteration's G and D crops, sampled as the official ``DataGenerator``."""
+    prob_g, prob_d = crop_maps(image, config)
+    shape = image.shape[:2]
+    g = draw_corners(prob_g, shape, config.crop, config.iters, rng)
+    return (*g, *draw_corners(prob_d, shape, config.d_input, config.iters, rng))
+
+
+@dataclass
+class CropPlan:
+    """For every iteration of one (G, D) pair: the image and top-left corner of G's crop and of D's crop."""
+
+    g_image: np.ndarray
+    g_top: np.ndarray
+    g_left: np.ndarray
+    d_image: np.ndarray
+    d_top: np.ndarray
+    d_left: np.ndarray
+
+    @classmethod
+    def single(cls, index: int, corners: tuple[np.ndarray, ...]) -> CropPlan:
+        image = np.full(len(corners[0]), index)
+        return cls(image, corners[0], corners[1], image, corners[2], corners[3])
+
+
+def camera_crop_plans(
+    images: list[np.ndarray], config: KernelGANConfig, rngs: list[np.random.Generator]
+) -> list[CropPlan]:
+    """One plan per restart over ALL of a camera's photos: each iteration draws the photo of G's crop and (again)
+    of D's crop uniformly, then the crops by gradient magnitude inside it (the official sampling per photo).
+    The maps of one photo at a time are held, so 20 photos of 1.5 MP need little memory."""
+    n, iters = len(images), config.iters
+    picks = [(r.integers(n, size=iters), r.integers(n, size=iters)) for r in rngs]
+    plans = [CropPlan(g, *np.zeros((2, iters), np.int64), d, *np.zeros((2, iters), np.int64)) for g, d in picks]
+    for index, image in enumerate(images):
+        prob_g, prob_d = crop_maps(image, config)
+        for plan, rng in zip(plans, rngs, strict=True):
+            for which, prob, size in (("g", prob_g, config.crop), ("d", prob_d, config.d_input)):
+                mask = getattr(plan, f"{which}_image") == index
+                top, left = draw_corners(prob, image.shape[:2], size, int(mask.sum()), rng)
+                getattr(plan, f"{which}_top")[mask] = top
+                getattr(plan, f"{which}_left")[mask] = left
+    return plans
 
 
 # ------------------------------------------------------------------------------------------ post-process
@@ -367,36 +420,43 @@ def kernel_shift(k: np.ndarray, sf: int = 2) -> np.ndarray:
 
 
 def post_process_kernel(k: np.ndarray, n_filtering: int = 40) -> np.ndarray:
-    """Official ``post_process_k`` then a centre crop back to the estimated size (sum 1)."""
-    size = k.shape[0]
-    shifted = kernel_shift(zeroize_negligible(k.astype(np.float64), n_filtering), sf=2)
-    p = (shifted.shape[0] - size) // 2
-    cropped = shifted[p : p + size, p : p + size]
-    return cropped / cropped.sum()
+    """Official ``post_process_k`` (zeroize, centre on the x2-aligned centre), never truncated: the support grows
+    beyond 13x13 when the shifted kernel needs it (the original writes 15x15-17x17), sum 1."""
+    return kernel_centre.recentre(zeroize_negligible(k.astype(np.float64), n_filtering), 2, order=3)
 
 
 def analytic_kernel(k: np.ndarray) -> np.ndarray:
-    """x4 kernel from the x2 kernel (paper appendix): k * (k dilated by 2), cropped by k//2 each side, sum 1."""
+    """x4 kernel from the x2 kernel (paper appendix): k * (k dilated by 2), sum 1.
+
+    The full (3S - 2)-tap result is x4-aligned when ``k`` is x2-aligned; outer rings are trimmed only while they
+    hold < 1e-4 of the mass and never below 2S - 1 taps (25x25 for a 13x13 kernel, the original's crop)."""
     size = k.shape[0]
     big = np.zeros((3 * size - 2, 3 * size - 2))
     for r in range(size):
         for c in range(size):
             big[2 * r : 2 * r + size, 2 * c : 2 * c + size] += k[r, c] * k
-    crop = size // 2
-    out = big[crop:-crop, crop:-crop]
+    out = kernel_centre.trim(big, 2 * size - 1)
     return out / out.sum()
+
+
+def edge_mass(k: np.ndarray, n_filtering: int = 40) -> float:
+    """Fraction of the zeroized G kernel's mass on its outermost ring: mass G could not place further out."""
+    z = np.abs(zeroize_negligible(k.astype(np.float64), n_filtering))
+    return float(1.0 - z[1:-1, 1:-1].sum() / z.sum())
 
 
 # ------------------------------------------------------------------------------------------------ training
 @dataclass
 class KernelEstimate:
-    """One image's result: the post-processed x2 / x4 kernels (float64, sum 1) and the raw G kernel."""
+    """One (G, D) pair's result: the post-processed x2 / x4 kernels (float64, sum 1, centred, odd sizes >= 13 and
+    25), the raw G kernel, and the share of its mass on G's outer ring (> 1 %: G's 13x13 support was too small)."""
 
     kernel_x2: np.ndarray
     kernel_x4: np.ndarray
     raw: np.ndarray
     seconds: float
     iters: int
+    edge_mass: float = 0.0
 
 
 def prepare_image(pixels: np.ndarray, crop: int = 64) -> np.ndarray:
@@ -465,28 +525,76 @@ def estimate_kernels(
     On CPU the work runs on one thread: the per-step tensors are tiny, and extra threads only add overhead
     (measured 2 threads: 0.33-0.39 s/iter vs 1 thread: 0.05 s/iter on the shared 2-core machine).
     """
+    c = config or KernelGANConfig()
+    seeds = _seeds(rngs)
+    maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # restarts of one photo share its sampling maps
+    plans = []
+    for i, (img, rng) in enumerate(zip(images, rngs, strict=True)):
+        prob_g, prob_d = maps.setdefault(id(img), crop_maps(img, c))
+        g = draw_corners(prob_g, img.shape[:2], c.crop, c.iters, rng)
+        plans.append(CropPlan.single(i, (*g, *draw_corners(prob_d, img.shape[:2], c.d_input, c.iters, rng))))
+    return _run(images, plans, seeds, c, device, progress)
+
+
+def estimate_camera_kernels(
+    images: list[np.ndarray],
+    rngs: list[np.random.Generator],
+    config: KernelGANConfig | None = None,
+    device: torch.device | str = "cpu",
+    progress: Callable[[int], None] | None = None,
+) -> list[KernelEstimate]:
+    """Camera-level KernelGAN: ``len(rngs)`` restarts trained at once, each (G, D) on crops of ALL ``images``.
+
+    One lens and sensor blur all of a camera's photos alike, so one G is fitted to the crops of every photo (D
+    sees real crops of every photo); each restart has its own initialisation and crop stream. The restarts are
+    aggregated by :mod:`realsr_cli.learn.kernel_aggregate`; their scatter is the estimate's stability.
+    """
+    c = config or KernelGANConfig()
+    start = time.perf_counter()
+    seeds = _seeds(rngs)
+    plans = camera_crop_plans(images, c, rngs)
+    prep = time.perf_counter() - start
+    results = _run(images, plans, seeds, c, device, progress)
+    for est in results:
+        est.seconds += prep / len(results)
+    return results
+
+
+def _seeds(rngs: list[np.random.Generator]) -> list[tuple[int, int]]:
+    """Each (G, D) pair's initialisation and noise seeds, drawn before its crops (the single-image order)."""
+    return [(int(r.integers(0, 2**62)), int(r.integers(0, 2**62))) for r in rngs]
+
+
+def _run(
+    images: list[np.ndarray],
+    plans: list[CropPlan],
+    seeds: list[tuple[int, int]],
+    c: KernelGANConfig,
+    device: torch.device | str,
+    progress: Callable[[int], None] | None,
+) -> list[KernelEstimate]:
     device = torch.device(device)
     threads = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(1)
     try:
-        return _estimate(images, rngs, config or KernelGANConfig(), device, progress)
+        return _estimate(images, plans, seeds, c, device, progress)
     finally:
         torch.set_num_threads(threads)
 
 
 def _estimate(
     images: list[np.ndarray],
-    rngs: list[np.random.Generator],
+    plans: list[CropPlan],
+    seeds: list[tuple[int, int]],
     c: KernelGANConfig,
     device: torch.device,
     progress: Callable[[int], None] | None,
 ) -> list[KernelEstimate]:
     start = time.perf_counter()
-    b = len(images)
-    init_gens = [torch.Generator().manual_seed(int(r.integers(0, 2**62))) for r in rngs]
-    noise_gens = [torch.Generator().manual_seed(int(r.integers(0, 2**62))) for r in rngs]
-    crops = [crop_indices(img, c, r) for img, r in zip(images, rngs, strict=True)]
+    b = len(plans)
+    init_gens = [torch.Generator().manual_seed(init) for init, _ in seeds]
+    noise_gens = [torch.Generator().manual_seed(noise) for _, noise in seeds]
     tensors = [torch.from_numpy(img.transpose(2, 0, 1)).float().mul(2).sub(1).to(device) for img in images]
     model = BatchedKernelGAN(b, c, init_gens).to(device).train()
     d_params = [*model.d_weights, *model.d_biases, *model.bn_weights, *model.bn_biases]
@@ -496,8 +604,8 @@ def _estimate(
     schedule = _Schedule(b, c, device)
     s, d = c.crop, c.d_input
     for it in range(c.iters):
-        g_in = _gather(tensors, [(cr[0][it], cr[1][it]) for cr in crops], s)
-        d_in = _gather(tensors, [(cr[2][it], cr[3][it]) for cr in crops], d)
+        g_in = _gather(tensors, [(p.g_image[it], p.g_top[it], p.g_left[it]) for p in plans], s)
+        d_in = _gather(tensors, [(p.d_image[it], p.d_top[it], p.d_left[it]) for p in plans], d)
         d_in = d_in + _noise(noise_gens, d_in.shape[1:], device)
         # G step (train_g + calc_constraints)
         k = model.kernels()
@@ -536,7 +644,7 @@ def _estimate(
     results = []
     for kb in raw:
         k2 = post_process_kernel(kb, c.n_filtering)
-        results.append(KernelEstimate(k2, analytic_kernel(k2), kb, seconds, c.iters))
+        results.append(KernelEstimate(k2, analytic_kernel(k2), kb, seconds, c.iters, edge_mass(kb, c.n_filtering)))
     return results
 
 
@@ -545,5 +653,5 @@ def _noise(gens: list[torch.Generator], shape: torch.Size, device: torch.device)
     return torch.stack([torch.randn(tuple(shape), generator=g) for g in gens]).div_(255.0).to(device)
 
 
-def _gather(tensors: list[Tensor], corners: list[tuple[int, int]], size: int) -> Tensor:
-    return torch.stack([t[:, r : r + size, c : c + size] for t, (r, c) in zip(tensors, corners, strict=True)])
+def _gather(tensors: list[Tensor], corners: list[tuple[int, int, int]], size: int) -> Tensor:
+    return torch.stack([tensors[i][:, r : r + size, c : c + size] for i, r, c in corners])

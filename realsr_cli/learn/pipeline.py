@@ -1,7 +1,7 @@
 """``learn-degradation`` core: KernelGAN kernels, noise patches and learned models for a folder of real photos.
 
-Writes OUT/kernels/ (``NAME_kernel_x2|x4.mat|.npy``, previews/), OUT/noise/ (patch images), OUT/noise_previews/
-(contact sheet), OUT/degradation.pt (dsgan/cyclegan) and OUT/report.json. See docs/learn-degradation.md.
+Writes OUT/kernels/ (``NAME_kernel_x2|x4.mat|.npy``, previews/), OUT/noise/ (patch images and the camera noise
+model ``model.json``), OUT/noise_previews/ (contact sheet), OUT/degradation.pt (dsgan/cyclegan) and OUT/report.json. See docs/learn-degradation.md.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,26 +17,30 @@ import torch
 
 from realsr_cli.batch import Failure, describe_error
 from realsr_cli.console import error_line, info_line, make_progress, warn_line
+from realsr_cli.degradations.kernels import CAMERA_KERNEL_STEM
 from realsr_cli.errors import InputError, OutputExistsError
 from realsr_cli.io.atomic import atomic_write_json
+from realsr_cli.io.guard import is_input
 from realsr_cli.io.images import Image, read_image, write_image
 from realsr_cli.io.paths import InputItem, collect_inputs
-from realsr_cli.learn import kernel_io
+from realsr_cli.learn import camera_kernel, jpeg_quality, kernel_io
 from realsr_cli.learn.gan_training import STATE_FILE, GANConfig, train_degradation
-from realsr_cli.learn.kernelgan import KernelGANConfig, estimate_kernels, prepare_image
-from realsr_cli.learn.noise_patches import NoiseRule, collect_patches, suggestion
-from realsr_cli.seeding import item_rng
+from realsr_cli.learn.kernelgan import KernelGANConfig, prepare_image
+from realsr_cli.learn.noise_model import BlockStats, block_stats, fit_camera_model, write_model
+from realsr_cli.learn.noise_patches import AdaptiveRule, NoiseRule, photo_noise
 
-METHODS = ("kernelgan", "noise", "dsgan", "cyclegan")
+METHODS = ("kernelgan", "noise", "jpeg", "dsgan", "cyclegan")
 
 
 @dataclass
 class LearnOptions:
     scale: int = 4
-    methods: tuple[str, ...] = ("kernelgan", "noise")
+    methods: tuple[str, ...] = ("kernelgan", "noise", "jpeg")
     iters: int | None = None
-    kernel_batch: int = 4
-    noise: NoiseRule = field(default_factory=NoiseRule)
+    kernel_batch: int = 8
+    kernel_restarts: int | None = None  # camera: 6 restarts; per photo: 3 each
+    per_photo_kernels: bool = False
+    noise: AdaptiveRule | NoiseRule = field(default_factory=AdaptiveRule)
     gan: GANConfig = field(default_factory=GANConfig)
     clean_dir: Path | None = None
     resume: bool = False
@@ -61,6 +64,35 @@ def _float_rgb(pixels: np.ndarray) -> np.ndarray:
     return prepare_image(pixels, crop=1)
 
 
+def check_options(opts: LearnOptions) -> None:
+    """Validate the numeric options once, before any work (the make-pairs message style)."""
+    if opts.scale < 1:
+        raise InputError(f"-s {opts.scale}: the scale must be a positive integer")
+    counts = {
+        "--iters": opts.iters,
+        "--kernel-batch": opts.kernel_batch,
+        "--patch": opts.gan.patch,
+        "--gan-batch": opts.gan.batch,
+        "--res-blocks": opts.gan.n_res_blocks,
+        "--channels": opts.gan.channels,
+        "--checkpoint-every": opts.gan.checkpoint_every,
+    }
+    for flag, value in counts.items():
+        if value is not None and value < 1:
+            raise InputError(f"{flag} {value}: must be at least 1")
+    if opts.gan.w_per < 0:
+        raise InputError(f"--perceptual-weight {opts.gan.w_per}: must be 0 or more")
+
+
+def _check_layout(items: list[InputItem], out_dir: Path) -> None:
+    """Refuse, before any work, photos inside the output sub-folders this command writes and cleans up."""
+    written = [(out_dir / sub).resolve() for sub in ("noise", "kernels", "noise_previews")]
+    for item in items:
+        path = item.path.resolve()
+        if any(d in path.parents for d in written):
+            raise InputError(f"{item.path}: an input inside {out_dir}'s output folders; choose another --out")
+
+
 def _check_outputs(out_dir: Path, opts: LearnOptions) -> None:
     report = out_dir / "report.json"
     if report.exists() and not (opts.overwrite or opts.resume):
@@ -72,11 +104,13 @@ def learn_degradation(
 ) -> dict:
     """Run the requested methods on every image of ``source``; returns the report (also written to report.json)."""
     out_dir = Path(out_dir)
+    check_options(opts)
     if opts.scale not in (2, 4) and "kernelgan" in opts.methods:
         raise InputError(f"-s {opts.scale}: KernelGAN estimates x2 and x4 kernels only (use -s 2 or -s 4)")
     if any(m in opts.methods for m in ("dsgan", "cyclegan")) and opts.clean_dir is None:
         raise InputError("--method dsgan/cyclegan needs clean target images: --clean-dir DIR")
     items = collect_inputs(source, opts.recursive)
+    _check_layout(items, out_dir)
     _check_outputs(out_dir, opts)
     failures: list[Failure] = []
     images: dict[str, tuple[InputItem, Image]] = {}
@@ -106,12 +140,16 @@ def learn_degradation(
     result: dict = {"source": str(source), "out": str(out_dir), "scale": opts.scale, "methods": list(opts.methods)}
     if "kernelgan" in opts.methods:
         t = time.perf_counter()
-        _run_kernelgan(images, entries, out_dir, opts, device, failures)
+        result["camera_kernel"] = _run_kernelgan(images, entries, out_dir, opts, device, failures)
         timings["kernelgan_s"] = round(time.perf_counter() - t, 3)
     if "noise" in opts.methods:
         t = time.perf_counter()
-        result["noise_patches"] = _run_noise(images, entries, out_dir, opts)
+        result["noise_patches"], result["noise_model"] = _run_noise(images, entries, out_dir, opts)
         timings["noise_s"] = round(time.perf_counter() - t, 3)
+    if "jpeg" in opts.methods:
+        t = time.perf_counter()
+        result["jpeg"] = _run_jpeg(images, entries, out_dir)
+        timings["jpeg_s"] = round(time.perf_counter() - t, 3)
     for method in ("dsgan", "cyclegan"):
         if method in opts.methods:
             t = time.perf_counter()
@@ -121,7 +159,7 @@ def learn_degradation(
     result["timings"] = timings
     result["failures"] = [f.message for f in failures]
     result["total_images"] = len(items)
-    atomic_write_json(out_dir / "report.json", result)
+    atomic_write_json(out_dir / "report.json", result, overwrite=opts.overwrite or opts.resume)
     return result
 
 
@@ -131,72 +169,108 @@ def _fail(failures: list[Failure], path: Path, exc: BaseException) -> None:
     error_line(failure.message)
 
 
-def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, failures: list[Failure]) -> None:
+def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, failures: list[Failure]) -> dict:
+    """The camera kernel (default: one KernelGAN over all photos, K restarts) or per-photo kernels and their
+    robust aggregate; files in OUT/kernels/, statistics, spread and reliability in the report."""
     config = KernelGANConfig(iters=opts.iters or 3000)
     ready: list[tuple[str, np.ndarray]] = []
     for name, (item, img) in images.items():
         try:
-            ready.append((name, prepare_image(img.pixels, config.crop)))
+            ready.append((name, prepare_image(img.pixels, config.crop).astype(np.float32)))
         except ValueError as exc:
             _fail(failures, item.path, InputError(f"{item.path}: {exc}; KernelGAN skipped"))
     kernel_dir = out_dir / "kernels"
-    chunks = [ready[i : i + max(1, opts.kernel_batch)] for i in range(0, len(ready), max(1, opts.kernel_batch))]
+    if opts.overwrite:
+        kernel_io.remove_kernels(kernel_dir)  # a camera run must not leave an earlier run's per-photo kernels
+    if not ready:
+        return {}
+    restarts = opts.kernel_restarts or (camera_kernel.PHOTO_RESTARTS if opts.per_photo_kernels else 0)
+    restarts = restarts or camera_kernel.CAMERA_RESTARTS
     pictures: dict[str, np.ndarray] = {}
     with make_progress(opts.quiet) as progress:
-        task = progress.add_task("KernelGAN", total=config.iters * len(chunks), status="")
-        for n, chunk in enumerate(chunks):
-            progress.update(task, status=f"{', '.join(name for name, _ in chunk)}")
-            base = n * config.iters
-            rngs = [item_rng(opts.seed, "kernelgan", name) for name, _ in chunk]
-            update: Callable[[int], None] = lambda i, b=base: progress.update(task, completed=b + i)  # noqa: E731
-            estimates = estimate_kernels([im for _, im in chunk], rngs, config, device, update)
-            for (name, _), est in zip(chunk, estimates, strict=True):
-                files = kernel_io.write_kernel(kernel_dir, name, 2, est.kernel_x2, opts.overwrite)
-                files += kernel_io.write_kernel(kernel_dir, name, 4, est.kernel_x4, opts.overwrite)
-                k = est.kernel_x2 if opts.scale == 2 else est.kernel_x4
-                pictures[f"{name}_x{opts.scale}"] = k
-                entries[name]["kernel"] = {
-                    "x2": kernel_io.kernel_stats(est.kernel_x2),
-                    "x4": kernel_io.kernel_stats(est.kernel_x4),
-                    "files": [str(p) for p in files],
-                    "seconds": round(est.seconds, 3),
-                    "iterations": est.iters,
-                    "batched_with": len(chunk),
-                }
+        if opts.per_photo_kernels:
+            if any(name == CAMERA_KERNEL_STEM for name, _ in ready):
+                raise InputError(f"a photo named '{CAMERA_KERNEL_STEM}' would overwrite the camera kernel: rename it")
+            chunks = -(-len(ready) * restarts // max(1, opts.kernel_batch))
+            task = progress.add_task("KernelGAN per photo", total=config.iters * chunks, status="")
+            update = lambda n, i: progress.update(task, completed=n * config.iters + i)  # noqa: E731
+            per_photo = camera_kernel.photo_kernels(
+                ready, opts.seed, restarts, opts.kernel_batch, config, device, update
+            )
+            for name, res in per_photo.items():
+                files = kernel_io.write_kernel_pair(kernel_dir, name, res.kernel_x2, res.kernel_x4, opts.overwrite)
+                entries[name]["kernel"] = {**res.report(), "files": [str(f) for f in files], "restarts": restarts}
+                entries[name]["kernel"]["iterations"] = config.iters
+                pictures[f"{name}_x{opts.scale}"] = res.kernel_x2 if opts.scale == 2 else res.kernel_x4
+            camera = camera_kernel.camera_from_photos(per_photo)
+        else:
+            task = progress.add_task("KernelGAN camera", total=config.iters, status=f"{len(ready)} photos")
+            camera = camera_kernel.camera_kernel(
+                [im for _, im in ready],
+                opts.seed,
+                restarts,
+                config,
+                device,
+                lambda i: progress.update(task, completed=i),
+            )
+            for r, est in enumerate(camera.estimates):
+                pictures[f"restart{r}_x{opts.scale}"] = est.kernel_x2 if opts.scale == 2 else est.kernel_x4
+    files = kernel_io.write_kernel_pair(
+        kernel_dir, CAMERA_KERNEL_STEM, camera.kernel_x2, camera.kernel_x4, opts.overwrite
+    )
+    pictures = {f"camera_x{opts.scale}": camera.kernel_x2 if opts.scale == 2 else camera.kernel_x4, **pictures}
     kernel_io.write_previews(kernel_dir / "previews", pictures, overwrite=opts.overwrite)
+    report = camera.report()
+    if not report["reliable"]:
+        warn_line(f"{kernel_dir}: the camera kernel is unreliable: {'; '.join(report['reasons'])}")
+    source = "aggregate of per-photo kernels" if opts.per_photo_kernels else "camera-level KernelGAN"
+    extra = {"estimate": source, "photos": len(ready), "restarts": restarts, "iterations": config.iters}
+    return {**extra, "files": [str(f) for f in files], **report}
 
 
-def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> int:
-    rule = opts.noise
+def _run_jpeg(images, entries, out_dir: Path) -> dict:
+    """JPEG quality per photo (quantisation tables, or blockiness and re-compression) and OUT/jpeg.json."""
+    estimates = {}
+    for name, (item, img) in images.items():
+        t = time.perf_counter()
+        estimates[name] = jpeg_quality.estimate(item.path, img.pixels)
+        entries[name]["jpeg"] = {**estimates[name].as_dict(), "seconds": round(time.perf_counter() - t, 3)}
+    summary = jpeg_quality.camera_summary(estimates)
+    summary["file"] = str(atomic_write_json(out_dir / jpeg_quality.JPEG_FILE, summary))
+    return summary
+
+
+def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> tuple[int, dict]:
+    """Noise patches per photo (adaptive or RealSR rule) and the camera's noise model (``noise/model.json``)."""
     noise_dir = out_dir / "noise"
+    stats: dict[str, BlockStats] = {}
+    seconds: dict[str, float] = {}
+    for name, (_, img) in images.items():
+        t = time.perf_counter()
+        stats[name] = block_stats(img.pixels)
+        seconds[name] = time.perf_counter() - t
+    camera = fit_camera_model(list(stats.values()), len(stats))
     thumbs: list[np.ndarray] = []
     total = 0
     for name, (item, img) in images.items():
         t = time.perf_counter()
-        res = collect_patches(img.pixels, rule)
         if opts.overwrite:  # patches of an earlier run with other thresholds must not linger in the bank
             for old in noise_dir.glob(f"{glob.escape(name)}_*_*.png"):
-                if re.fullmatch(rf"{re.escape(name)}_\d+_\d+\.png", old.name):
+                if re.fullmatch(rf"{re.escape(name)}_\d+_\d+\.png", old.name) and not is_input(old):
                     old.unlink()
+        entry, res = photo_noise(img.pixels, stats[name], camera, opts.noise)
         for (top, left), patch in zip(res.boxes, res.patches, strict=True):
             pixels = patch[:, :, :1] if patch.shape[2] == 2 else patch[:, :, :3]
             write_image(noise_dir / f"{name}_{top}_{left}.png", pixels, overwrite=opts.overwrite)
             thumbs.append(_thumb(pixels))
         total += len(res.patches)
-        entry = {
-            "patches": len(res.patches),
-            "windows": res.windows,
-            "sigma_patches": None if res.patch_sigma is None else round(res.patch_sigma, 4),
-            "sigma_immerkaer": round(res.immerkaer_sigma, 4),
-            "seconds": round(time.perf_counter() - t, 3),
-        }
+        entry["seconds"] = round(time.perf_counter() - t + seconds[name], 3)
         if not res.patches:
-            entry["suggestion"] = suggestion(res, rule, img.pixels.shape)
-            warn_line(f"{item.path}: no noise patches; {entry['suggestion']}")
+            warn_line(f"{item.path}: no noise patches; {entry['reason']}")
         entries[name]["noise"] = entry
     if thumbs:
         write_image(out_dir / "noise_previews" / "contact_sheet.png", kernel_io.contact_sheet(thumbs), overwrite=True)
-    return total
+    return total, write_model(noise_dir / "model.json", camera, opts.overwrite)
 
 
 def _thumb(patch: np.ndarray, size: int = 96) -> np.ndarray:

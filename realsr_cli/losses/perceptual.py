@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from realsr_cli.batch import error_text
 from realsr_cli.errors import WeightsNotFoundError
 from realsr_cli.weights import find_weights
 
@@ -70,10 +71,17 @@ def load_vgg_features(backbone: str = "vgg19", weights: str | Path | None = None
         env_var=VGG_ENV,
         option="--vgg-weights",
     )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unreadable or unsafe (weights_only refuses code) is one clear line
+        raise WeightsNotFoundError(
+            f"{path}: not a readable {backbone} weights file ({error_text(exc)[:200]})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    feats = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
+    if not isinstance(state, dict):
+        raise WeightsNotFoundError(f"{path}: not torchvision {backbone} weights (a {type(state).__name__})")
+    feats = {k[len("features.") :]: v for k, v in state.items() if isinstance(k, str) and k.startswith("features.")}
     net = make_vgg_features(backbone)
     expected = set(net.state_dict())
     if set(feats) != expected:

@@ -23,8 +23,9 @@ from torch import nn
 
 from realsr_cli.archs import arch_args as full_arch_args
 from realsr_cli.archs import arch_spec, build_arch
+from realsr_cli.batch import error_text
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write
+from realsr_cli.io.atomic import atomic_write_torch
 
 FORMAT = "realsr-model"
 FORMAT_VERSION = 1
@@ -51,8 +52,9 @@ def save_model(
     scale: int,
     meta: dict[str, Any] | None = None,
     ema_state: dict[str, torch.Tensor] | None = None,
+    overwrite: bool = True,
 ) -> Path:
-    """Write ``model.pt`` atomically (temporary file + rename); tensors are stored on the CPU."""
+    """Write ``model.pt`` atomically through the output guard (exclusive unless ``overwrite``); tensors on the CPU."""
     spec = arch_spec(arch)
     payload: dict[str, Any] = {
         "format": FORMAT,
@@ -65,12 +67,12 @@ def save_model(
     }
     if ema_state is not None:
         payload["params_ema"] = _cpu_state(ema_state)
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return atomic_write_torch(path, payload, overwrite=overwrite)
 
 
 def _read(path: Path) -> Any:
     if not path.is_file():
-        raise InputError(f"{path}: model file not found")
+        raise InputError(f"{path}: model file not found (nor a name from 'realsr models list' or a URL)")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -201,6 +203,26 @@ def _infer_args(
     return full_arch_args(arch), int(scale or 4)
 
 
+def _own_metadata(path: Path, obj: dict[str, Any]) -> tuple[str, dict[str, Any], int, dict[str, Any]]:
+    """(arch, arch_args, scale, meta) of a ``model.pt``; incomplete or wrong metadata is an ``InputError``."""
+    version = obj.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InputError(f"{path}: model format version {version!r} is not one this tool reads (<= {FORMAT_VERSION})")
+    missing = [k for k in ("arch", "arch_args", "scale", "params") if obj.get(k) is None]
+    if missing:
+        raise InputError(f"{path}: incomplete model file (no {', '.join(missing)})")
+    arch, args, scale = obj["arch"], obj["arch_args"], obj["scale"]
+    if not isinstance(arch, str) or not isinstance(args, dict) or not isinstance(obj["params"], dict):
+        raise InputError(f"{path}: malformed model metadata (arch {arch!r}, arch_args {args!r})")
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
+        raise InputError(f"{path}: malformed model metadata (scale {scale!r})")
+    try:
+        arch = arch_spec(arch).name
+    except Exception as exc:  # noqa: BLE001 - an architecture this version does not know
+        raise InputError(f"{path}: unknown architecture {arch!r} ({error_text(exc)[:160]})") from None
+    return arch, dict(args), int(scale), dict(obj.get("meta") or {})
+
+
 def load_model(
     path: str | Path,
     device: str | torch.device = "cpu",
@@ -210,17 +232,16 @@ def load_model(
     scale: int | None = None,
     prefer_ema: bool = True,
 ) -> tuple[nn.Module, ModelInfo]:
-    """Load ``model.pt`` (or a published BasicSR/ESRGAN weights file) -> (model in eval mode, ModelInfo)."""
-    path = Path(path)
+    """Load ``model.pt`` (or a published BasicSR/ESRGAN weights file, a zoo name or a URL) -> (model, ModelInfo)."""
+    from realsr_cli.models.zoo import resolve_model
+
+    path = resolve_model(path)
     obj = _read(path)
     if not isinstance(obj, dict):
         raise InputError(f"{path}: expected a dict of weights, found {type(obj).__name__}")
     meta: dict[str, Any] = {}
     if obj.get("format") == FORMAT:
-        if int(obj.get("format_version", 0)) > FORMAT_VERSION:
-            raise InputError(f"{path}: model format version {obj['format_version']} is newer than this tool's")
-        arch, scale, meta = obj["arch"], int(obj["scale"]), dict(obj.get("meta") or {})
-        args = dict(obj["arch_args"])
+        arch, args, scale, meta = _own_metadata(path, obj)
         state = obj["params_ema"] if prefer_ema and obj.get("params_ema") is not None else obj["params"]
     else:
         order = ("params_ema", "params") if prefer_ema else ("params", "params_ema")
@@ -241,7 +262,11 @@ def load_model(
         else:
             args, scale = dict(arch_args), int(scale or 4)
         meta = {"source": str(path), "foreign": True}
-    model = build_arch(arch, scale=scale, **args)
+    try:
+        model = build_arch(arch, scale=scale, **args)
+    except Exception as exc:  # noqa: BLE001 - impossible arguments (num_feat: -4, unknown keys) from the file
+        problem = error_text(exc)[:200]
+        raise InputError(f"{path}: cannot build {arch} x{scale} from the file's arguments {args} ({problem})") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

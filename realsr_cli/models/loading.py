@@ -5,6 +5,8 @@
   (RRDBNet, SRVGGNetCompact, MSRResNet) go through :func:`realsr_cli.models.checkpoint.load_model`;
 - anything else is handed to spandrel (github.com/chaiNNer-org/spandrel, ``ModelLoader().load_from_state_dict``),
   which recognises dozens of community architectures (SwinIR, HAT, DAT, OmniSR, SPAN, ...) by their keys;
+- a name from ``realsr models list`` or an http(s) URL resolves to a verified file in torch hub's cache
+  (:func:`realsr_cli.models.zoo.resolve_model`, shared with ``load_model``);
 - ``default`` is the small model shipped in the package at ``realsr_cli/models/default/default_x{2,4}.pt``, or the
   file (or folder holding ``default_x{s}.pt``) named by ``$REALSR_DEFAULT_MODEL``.
 
@@ -95,7 +97,7 @@ def default_model_path(scale: int = 4, variant: str = "") -> Path:
 def read_state(path: Path) -> dict[str, Any]:
     """A checkpoint's top-level dict, read safely (weights_only / safetensors)."""
     if not path.is_file():
-        raise InputError(f"{path}: model file not found")
+        raise InputError(f"{path}: model file not found (nor a name from 'realsr models list' or a URL)")
     try:
         if path.suffix.lower() == ".safetensors":
             from safetensors.torch import load_file
@@ -178,12 +180,14 @@ def _load_spandrel(path: Path, obj: dict[str, Any], device: torch.device, name: 
 
 
 def load_sr_model(spec: str | Path, device: str | torch.device = "cpu", scale: int | None = None) -> SRModel:
-    """Load ``spec`` ("default" or a model file) onto ``device`` in eval mode."""
+    """Load ``spec`` ("default", a model file, a zoo name or a URL: ``resolve_model``) onto ``device`` in eval mode."""
     device = torch.device(device)
     if str(spec) == "default":
         path, name = default_model_path(scale or 4), "default"
     else:
-        path = Path(spec).expanduser()
+        from realsr_cli.models.zoo import resolve_model
+
+        path = resolve_model(spec)
         name = path.name
         if path.is_dir():
             candidate = path / "model.pt"

@@ -17,14 +17,18 @@ from typing import Any
 
 import torch
 
+from realsr_cli.batch import describe_error, error_text
 from realsr_cli.console import error_line, make_progress
 from realsr_cli.errors import InputError, OutputExistsError, RealSRError
+from realsr_cli.io.guard import is_input
 from realsr_cli.io.images import to_float, write_image
 from realsr_cli.io.paths import collect_inputs
 from realsr_cli.pairs.crop import Box, check_patch_options, is_flat, patch_boxes
 from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, to_pixels, write_manifest
 from realsr_cli.pairs.modes import Mode, Source, build_mode
+from realsr_cli.pairs.shards import check_shard_output, write_shard
 from realsr_cli.seeding import item_rng
+from realsr_cli.sharding import Shard, select
 
 ADD_SOURCE_PREFIX = "src_"
 
@@ -38,6 +42,7 @@ class PairsConfig:
     scale: int = 4
     kernels: Path | None = None
     noise_patches: Path | None = None
+    noise_model: Path | None = None
     preset: str | None = None
     degradation_model: Path | None = None
     aligned_lr: Path | None = None
@@ -55,12 +60,16 @@ class PairsConfig:
     overwrite: bool = False
     device: str = "cpu"
     quiet: bool = False
+    per_photo_kernels: bool = False
+    jpeg: str = "auto"
+    shard: Shard | None = None  # this process's share of the sources (``--shard I/N``; realsr_cli.pairs.shards)
 
     def build_mode(self) -> Mode:
         return build_mode(
             self.scale,
             kernels=self.kernels,
             noise_patches=self.noise_patches,
+            noise_model=self.noise_model,
             preset=self.preset,
             degradation_model=self.degradation_model,
             aligned_lr=self.aligned_lr,
@@ -68,6 +77,8 @@ class PairsConfig:
             downscale_lr=self.downscale_lr,
             self_pairs=self.self_pairs,
             device=self.device,
+            per_photo_kernels=self.per_photo_kernels,
+            jpeg=self.jpeg,
         )
 
 
@@ -120,6 +131,21 @@ def collect_sources(config: PairsConfig) -> list[Source]:
             raise InputError(f"{source.path} and {seen[source.key]} have the same name; pair files would collide")
         seen[source.key] = source.path
     return sources
+
+
+def check_layout(config: PairsConfig, sources: list[Source]) -> None:
+    """Refuse, before any work, inputs inside the folders make-pairs writes (and cleans up): ``OUT/hr``, ``OUT/lr``."""
+    out = Path(config.out_dir).resolve()
+    written = (out / "hr", out / "lr")
+    inside = lambda path: any(path == d or d in path.parents for d in written)  # noqa: E731
+    for source in sources:
+        if inside(source.path.resolve()):
+            raise InputError(
+                f"{source.path}: an input inside {config.out_dir}'s hr/ or lr/, where make-pairs writes its pairs; "
+                "choose another output folder (-o)"
+            )
+    if config.aligned_lr is not None and inside(Path(config.aligned_lr).resolve()):
+        raise InputError(f"--aligned-lr {config.aligned_lr}: inside the pairs folder's hr/ or lr/; choose another -o")
 
 
 def check_outputs(config: PairsConfig) -> list[dict[str, Any]]:
@@ -222,10 +248,7 @@ def _process(source: Source) -> SourceResult:
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, RealSRError):
             raise
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if not isinstance(exc, RealSRError):
-            text = f"{type(exc).__name__}: {text}"
-        return SourceResult(source, error=text if str(source.path) in text else f"{source.path}: {text}")
+        return SourceResult(source, error=describe_error(source.path, exc))
 
 
 def make_pairs(config: PairsConfig) -> PairsResult:
@@ -238,15 +261,26 @@ def make_pairs(config: PairsConfig) -> PairsResult:
     if config.workers < 1:
         raise InputError(f"--workers {config.workers}: must be at least 1")
     sources = collect_sources(config)
-    old_records = check_outputs(config)
+    check_layout(config, sources)
+    order = {source.key: i for i, source in enumerate(sources)}
+    sources = select(sources, config.shard)
+    if config.shard is None:
+        old_records = check_outputs(config)
+    else:
+        check_shard_output(config.out_dir, config.shard, config.overwrite)
     inputs = frozenset(s.path.resolve() for s in sources)
     mode = config.build_mode()  # validates the options (and loads models) before any work starts
     results = _run(config, mode, sources, inputs)
     position = {source: i for i, source in enumerate(sources)}
     ordered = sorted(results, key=lambda r: position[r.source])
     records = [rec for r in ordered for rec in r.records]
-    manifest = write_manifest(Path(config.out_dir) / MANIFEST_NAME, records)
-    _remove_stale(config.out_dir, old_records, records)
+    if config.shard is not None:
+        manifest = write_shard(Path(config.out_dir), config.shard, records, order, inputs)
+    else:
+        manifest = write_manifest(
+            Path(config.out_dir) / MANIFEST_NAME, records, overwrite=config.overwrite, inputs=inputs
+        )
+        _remove_stale(config.out_dir, old_records, records, inputs)
     return PairsResult(
         records=records,
         failures=[(r.source.path, r.error) for r in ordered if r.error],
@@ -286,16 +320,33 @@ def _run(config: PairsConfig, mode: Mode, sources: list[Source], inputs: frozens
         context = get_context("spawn")
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs))
         try:
-            futures = [pool.submit(_process, source) for source in sources]
+            futures = {pool.submit(_process, source): source for source in sources}
             for future in as_completed(futures):
-                done(future.result())
+                done(_worker_result(future, futures[future]))
         finally:  # on Ctrl-C or an error, do not start the queued images
             pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
-def _remove_stale(out_dir: Path, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
-    """With ``--overwrite``: delete pair files an earlier run listed that this run did not write again."""
+def _worker_result(future: Any, source: Source) -> SourceResult:
+    """A worker's result; a worker that died or could not start is a failure of its image, in one line."""
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, unpicklable results, a failed initializer
+        if os.environ.get("REALSR_DEBUG") == "1":
+            raise
+        return SourceResult(source, error=f"{source.path}: worker process failed ({error_text(exc)})")
+
+
+def _remove_stale(
+    out_dir: Path, old: list[dict[str, Any]], new: list[dict[str, Any]], inputs: frozenset[Path] = frozenset()
+) -> None:
+    """With ``--overwrite``: delete pair files an earlier run listed that this run did not write again.
+
+    Only files directly in ``OUT/hr`` and ``OUT/lr``, and never an input (``check_layout`` refuses such layouts
+    before any work; this is the second line of defence)."""
     keep = {rec[key] for rec in new for key in ("hr", "lr")}
     out = Path(out_dir).resolve()
     for rec in old:
@@ -304,7 +355,7 @@ def _remove_stale(out_dir: Path, old: list[dict[str, Any]], new: list[dict[str, 
             if not isinstance(name, str) or name in keep:
                 continue
             path = (out / name).resolve()
-            if path.parent in (out / "hr", out / "lr") and path.is_file():
+            if path.parent in (out / "hr", out / "lr") and path.is_file() and not is_input(path, inputs):
                 path.unlink()
 
 

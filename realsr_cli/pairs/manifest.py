@@ -25,8 +25,9 @@ from realsr_cli.pairs.modes import Mode, Source, mode_from_record
 MANIFEST_NAME = "pairs.jsonl"
 
 
-def write_manifest(path: Path, records: list[dict[str, Any]]) -> Path:
-    return atomic_write_text(path, "".join(dumps_json_line(r) + "\n" for r in records))
+def write_manifest(path: Path, records: list[dict[str, Any]], **guard: Any) -> Path:
+    """Write ``pairs.jsonl`` through the output guard (``overwrite=``, ``inputs=``; replaces by default)."""
+    return atomic_write_text(path, "".join(dumps_json_line(r) + "\n" for r in records), **guard)
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
+from realsr_cli.pairs.jpeg_step import jpeg_option
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
 UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
@@ -163,6 +165,21 @@ class RecipeMode(Mode):
         return self._sizes[path]
 
 
+def check_kernel_centres(files: list[Path], scale: int) -> None:
+    """Every ``(I * k)↓s`` kernel file must be centred (issue 19): off by up to one LR pixel it is re-centred when
+    loaded (one warning line, from the main process only), beyond it is refused (``InputError`` naming the file)."""
+    import multiprocessing
+
+    from realsr_cli.console import warn_line
+    from realsr_cli.degradations.kernel_centre import aligned_kernel
+    from realsr_cli.degradations.kernels import load_kernel
+
+    for path in files:
+        _, note = aligned_kernel(load_kernel(path), scale, str(path))
+        if note and multiprocessing.parent_process() is None:
+            warn_line(note)
+
+
 def _folder(flag: str, folder: Path | str | None) -> Path | None:
     if folder is None:
         return None
@@ -172,44 +189,94 @@ def _folder(flag: str, folder: Path | str | None) -> Path | None:
     return path
 
 
+def _file(flag: str, path: Path | str | None) -> Path | None:
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise InputError(f"{flag} {path}: no such file")
+    return Path(path).resolve()
+
+
+def _model_used(degradation: Any) -> str | None:
+    """The noise model file a recipe synthesises ``noise_patch`` steps from (forced or chosen), else None."""
+    if degradation is None or not degradation.noise.use_model:
+        return None
+    return str(degradation.noise.model_file)
+
+
 class KernelNoiseMode(RecipeMode):
     """Ji et al. (NTIRE 2020 winner): ``(HR * k)↓s`` with an estimated kernel, plus a real noise patch.
 
     Runs the engine's ``kernel-noise`` preset in two parts: the kernel step on the whole image, then the noise step
     on each pair's LR crop with its own randomly drawn noise patch (as RealSR's ``LQGT_dataset.py`` injects one per
-    training patch), skipped when no ``--noise-patches`` are given.
+    training patch), skipped when no ``--noise-patches`` are given. The noise is synthesised from the camera noise
+    model instead (a fresh draw per pair) with ``--noise-model FILE``, or when the patch folder holds a
+    ``model.json`` and fewer than 8 patches (``realsr_cli.degradations.noise.noise_sources``).
+    The kernel is the folder's camera kernel when it has one (``--per-photo-kernels``: one of the per-photo files per
+    image, RealSR's way); every kernel is checked for centring (``check_kernel_centres``). JPEG at the camera's
+    measured quality is the last step of each pair (:mod:`realsr_cli.pairs.jpeg_step`; ``--jpeg``).
     """
 
     name = "kernel-noise"
 
-    def __init__(self, scale: int, kernels: Path, noise_patches: Path | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        scale: int,
+        kernels: Path,
+        noise_patches: Path | None = None,
+        device: str = "cpu",
+        noise_model: Path | None = None,
+        per_photo_kernels: bool = False,
+        jpeg: str | int | None = "auto",
+    ) -> None:
         super().__init__(scale, device)
         from realsr_cli.degradations.kernels import find_kernel_files
         from realsr_cli.degradations.pipeline import Degradation
+        from realsr_cli.pairs.jpeg_step import resolve_jpeg
         from realsr_cli.presets import load_preset
 
         self.kernels_dir = _folder("--kernels", kernels)
         self.noise_dir = _folder("--noise-patches", noise_patches)
-        self.kernel_files = find_kernel_files(self.kernels_dir, self.scale)  # clear error when there are none
+        self.per_photo_kernels = bool(per_photo_kernels)
+        # the camera kernel when the folder has one (unless --per-photo-kernels); a clear error when there are none
+        self.kernel_files = find_kernel_files(self.kernels_dir, self.scale, per_photo=self.per_photo_kernels)
+        check_kernel_centres(self.kernel_files, self.scale)
+        self.jpeg = resolve_jpeg(jpeg, self.kernels_dir, self.noise_dir)
         config = load_preset("kernel-noise", "degradation")
         noise_steps = [step for step in config["steps"] if step.get("op") == "noise_patch"]
         config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
         self.degradation = Degradation(config, self.kernels_dir)
+        self.degradation.per_photo_kernels = self.per_photo_kernels
         self.noise = None
-        if self.noise_dir is not None:
-            self.noise = Degradation({"name": "noise-patch", "steps": noise_steps}, noise_patches_dir=self.noise_dir)
+        if self.noise_dir is not None or noise_model is not None:
+            steps = {"name": "noise-patch", "steps": noise_steps}
+            self.noise = Degradation(
+                steps, noise_patches_dir=self.noise_dir, noise_model=_file("--noise-model", noise_model)
+            )
 
     def options(self) -> dict[str, Any]:
-        return {"kernels": str(self.kernels_dir), "noise_patches": str(self.noise_dir) if self.noise_dir else None}
+        return {
+            "kernels": str(self.kernels_dir),
+            "noise_patches": str(self.noise_dir) if self.noise_dir else None,
+            "noise_model": _model_used(self.noise),
+            "per_photo_kernels": self.per_photo_kernels,
+            "jpeg": jpeg_option(self.jpeg),
+        }
 
     def sample_pair(self, rng: np.random.Generator, lr: torch.Tensor) -> dict[str, Any] | None:
-        """A noise patch (and its offset) for each pair, as RealSR's data loader draws one per training patch."""
-        if self.noise is None:
-            return None
-        return self.noise.sample(rng, tuple(int(v) for v in lr.shape[-2:]), 1)
+        """A noise patch (and its offset) for each pair, as RealSR's data loader draws one per training patch;
+        then the JPEG quality of the pair (the camera chain's last step, ``jpeg`` key) when JPEG is on."""
+        params = None if self.noise is None else self.noise.sample(rng, tuple(int(v) for v in lr.shape[-2:]), 1)
+        if self.jpeg is None:
+            return params
+        params = params if params is not None else {"ops": []}
+        return {**params, "jpeg": self.jpeg.sample(rng)}
 
     def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
-        return lr if params is None or self.noise is None else self.noise.apply(lr, params).clamp(0, 1)
+        if params is None:
+            return lr
+        out = lr if self.noise is None or not params.get("ops") else self.noise.apply(lr, params).clamp(0, 1)
+        return out if params.get("jpeg") is None else jpeg_compress(out, int(params["jpeg"]["quality"]))
 
 
 class PresetMode(RecipeMode):
@@ -224,6 +291,7 @@ class PresetMode(RecipeMode):
         kernels: Path | None = None,
         noise_patches: Path | None = None,
         device: str = "cpu",
+        noise_model: Path | None = None,
     ) -> None:
         super().__init__(scale, device)
         from realsr_cli.degradations.pipeline import Degradation
@@ -233,14 +301,20 @@ class PresetMode(RecipeMode):
         is_file = Path(preset).suffix.lower() in (".yaml", ".yml")
         self.preset = str(Path(preset).resolve()) if is_file else str(preset)
         self.degradation = Degradation.from_preset(
-            self.preset, kernels_dir=self.kernels_dir, noise_patches_dir=self.noise_dir
+            self.preset,
+            kernels_dir=self.kernels_dir,
+            noise_patches_dir=self.noise_dir,
+            noise_model=_file("--noise-model", noise_model),
         )
+        if noise_model is not None and not self.degradation.injects_camera_noise():
+            raise InputError(f"--noise-model: preset '{self.preset}' has no noise_patch or noise_model step to use it")
 
     def options(self) -> dict[str, Any]:
         return {
             "preset": self.preset,
             "kernels": str(self.kernels_dir) if self.kernels_dir else None,
             "noise_patches": str(self.noise_dir) if self.noise_dir else None,
+            "noise_model": _model_used(self.degradation),
         }
 
 
@@ -299,7 +373,9 @@ class AlignedMode(Mode):
         self.hr_upscaler = "none" if self.downscale_lr else str(hr_upscaler)
         self.model = None
         if self.hr_upscaler not in ("bicubic", "none"):
-            self.hr_upscaler = str(Path(self.hr_upscaler).resolve())
+            from realsr_cli.models.zoo import resolve_model
+
+            self.hr_upscaler = str(resolve_model(self.hr_upscaler).resolve())
             self.model = _load_sr_model(Path(self.hr_upscaler), self.scale, self.device)
 
     def options(self) -> dict[str, Any]:
@@ -361,6 +437,7 @@ def build_mode(
     *,
     kernels: Path | None = None,
     noise_patches: Path | None = None,
+    noise_model: Path | None = None,
     preset: str | None = None,
     degradation_model: Path | None = None,
     aligned_lr: Path | None = None,
@@ -368,6 +445,8 @@ def build_mode(
     downscale_lr: bool = False,
     self_pairs: bool = False,
     device: str = "cpu",
+    per_photo_kernels: bool = False,
+    jpeg: str | int | None = "auto",
 ) -> Mode:
     """Pick the mode from the options; exactly one of the five must be chosen."""
     chosen = [
@@ -381,6 +460,8 @@ def build_mode(
         )
         if on
     ]
+    if noise_model is not None and kernels is None and preset is None:
+        raise InputError("--noise-model needs --kernels DIR (or a --preset with a noise_patch or noise_model step)")
     if not chosen:
         raise InputError(
             "choose a mode: --kernels DIR [--noise-patches DIR], --preset NAME, --degradation-model FILE, "
@@ -389,11 +470,11 @@ def build_mode(
     if len(chosen) > 1:
         raise InputError(f"choose one mode, not {' and '.join(chosen)}")
     if preset is not None:
-        return PresetMode(scale, preset, kernels, noise_patches, device)
+        return PresetMode(scale, preset, kernels, noise_patches, device, noise_model)
     if noise_patches is not None and kernels is None:
         raise InputError("--noise-patches needs --kernels DIR (or a --preset that injects noise patches)")
     if kernels is not None:
-        return KernelNoiseMode(scale, kernels, noise_patches, device)
+        return KernelNoiseMode(scale, kernels, noise_patches, device, noise_model, per_photo_kernels, jpeg)
     if degradation_model is not None:
         return LearnedMode(scale, degradation_model, device)
     if aligned_lr is not None:
@@ -409,9 +490,12 @@ def mode_from_record(record: dict[str, Any], device: str = "cpu") -> Mode:
     if mode == "self":
         return SelfMode(scale, device)
     if mode == "kernel-noise":
-        return KernelNoiseMode(scale, path("kernels"), path("noise_patches"), device)
+        kernel_opts = {"per_photo_kernels": bool(opts.get("per_photo_kernels")), "jpeg": opts.get("jpeg", "off")}
+        return KernelNoiseMode(
+            scale, path("kernels"), path("noise_patches"), device, path("noise_model"), **kernel_opts
+        )
     if mode == "preset":
-        return PresetMode(scale, opts["preset"], path("kernels"), path("noise_patches"), device)
+        return PresetMode(scale, opts["preset"], path("kernels"), path("noise_patches"), device, path("noise_model"))
     if mode == "learned":
         return LearnedMode(scale, path("degradation_model"), device)
     if mode == "aligned":

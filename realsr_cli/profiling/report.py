@@ -47,11 +47,13 @@ def synthetic_inputs(size: int, count: int = 1, seed: int = 0) -> list[torch.Ten
 
 def _target_model(target: str, scale: int, real: bool) -> tuple[nn.Module, dict[str, Any]]:
     """An architecture name (built with random weights) or a model file (loaded) -> (model, row header)."""
+    from realsr_cli.models.zoo import is_model_spec
+
     path = Path(target)
-    if path.suffix in (".pt", ".pth", ".safetensors") or path.is_file():
+    if path.suffix in (".pt", ".pth", ".safetensors") or path.is_file() or is_model_spec(target):
         from realsr_cli.models.checkpoint import load_model
 
-        model, info = load_model(path)
+        model, info = load_model(target)
         return model, {"name": path.name, "arch": info.arch, "scale": info.scale, "source": str(path)}
     spec = arch_spec(target)
     if spec.kind != "sr":

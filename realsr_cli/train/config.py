@@ -125,7 +125,64 @@ def _set(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     node[last] = value
 
 
+# Numeric keys and their least value (None: any); checked before anything is built, so that a bad ``--set`` value
+# is one line naming the key, not an error deep inside training.
+NUMBERS: dict[str, tuple[type, float | None]] = {
+    "scale": (int, 1),
+    "data.patch_size": (int, 1),
+    "data.batch_size": (int, 1),
+    "data.workers": (int, 0),
+    "train.iters": (int, 1),
+    "train.lr": (float, 0),
+    "train.lr_d": (float, 0),
+    "train.weight_decay": (float, 0),
+    "train.ema_decay": (float, 0),
+    "train.grad_clip": (float, 0),
+    "train.log_every": (int, 1),
+    "train.val_every": (int, 0),
+    "train.save_every": (int, 0),
+}
+
+
+def _lookup(cfg: dict[str, Any], dotted: str) -> Any:
+    node: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            raise PresetError(f"{dotted}: '{part}' is inside a value that is not a section")
+        node = node.get(part)
+    return node
+
+
+def check_number(key: str, value: Any, kind: type, least: float | None) -> None:
+    """``value`` must be a number (an integer for ``int`` keys) of at least ``least``."""
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not numeric or (kind is int and float(value) != int(value)) or value != value:
+        expected = "an integer" if kind is int else "a number"
+        raise PresetError(f"{key}={value!r}: expected {expected}")
+    if least is not None and value < least:
+        raise PresetError(f"{key}={value!r}: must be at least {least:g}")
+
+
+def validate_types(cfg: dict[str, Any]) -> None:
+    """Every numeric key a number of the right kind, ``train.betas`` two numbers, sections mappings."""
+    for section in ("data", "train", "losses"):
+        if not isinstance(cfg.get(section), dict):
+            raise PresetError(f"{section}: expected a section (a mapping), not {cfg.get(section)!r}")
+    if not isinstance(cfg.get("arch"), str) or not isinstance(cfg.get("arch_args") or {}, dict):
+        raise PresetError(
+            f"arch={cfg.get('arch')!r}, arch_args={cfg.get('arch_args')!r}: expected a name and a mapping"
+        )
+    for key, (kind, least) in NUMBERS.items():
+        check_number(key, _lookup(cfg, key), kind, least)
+    betas = cfg["train"].get("betas")
+    if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+        raise PresetError(f"train.betas={betas!r}: expected two numbers, e.g. [0.9, 0.99]")
+    for beta in betas:
+        check_number("train.betas", beta, float, 0)
+
+
 def validate(cfg: dict[str, Any]) -> None:
+    validate_types(cfg)
     data, train = cfg["data"], cfg["train"]
     scale = int(cfg["scale"])
     if scale < 1:

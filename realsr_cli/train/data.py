@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from realsr_cli.console import warn_line
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import read_image, to_float
 from realsr_cli.io.paths import collect_inputs
@@ -43,7 +44,16 @@ def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
     stems = sorted(set(hr) & set(lr))
     if not stems:
         raise InputError(f"{folder}: no image pairs with the same name in hr/ and lr/")
+    warn_unpaired(hr_dir, sorted(set(hr) - set(lr)), "lr/")
+    warn_unpaired(lr_dir, sorted(set(lr) - set(hr)), "hr/")
     return [(hr[s], lr[s]) for s in stems]
+
+
+def warn_unpaired(folder: Path, stems: list[str], other: str) -> None:
+    """Name the images of ``folder`` left out of training because ``other`` has no image of the same name."""
+    if stems:
+        shown = ", ".join(stems[:5]) + (f" and {len(stems) - 5} more" if len(stems) > 5 else "")
+        warn_line(f"{folder}: {len(stems)} image(s) without a twin in {other}, not used: {shown}")
 
 
 def header_size(path: Path) -> tuple[int, int]:

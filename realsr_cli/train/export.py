@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write
+from realsr_cli.io.atomic import atomic_write_bytes, atomic_write_torch
 
 EXPORT_FORMATS = ("state-dict", "safetensors")
 
 
-def export_weights(model_path: str | Path, out_path: str | Path, fmt: str = "safetensors") -> Path:
-    """Write ``out_path`` from ``model_path`` (a realsr ``model.pt``)."""
+def export_weights(
+    model_path: str | Path, out_path: str | Path, fmt: str = "safetensors", *, overwrite: bool = True
+) -> Path:
+    """Write ``out_path`` from ``model_path`` (a realsr ``model.pt``) through the output guard."""
     from realsr_cli.models.checkpoint import load_model
 
     if fmt not in EXPORT_FORMATS:
@@ -27,8 +27,8 @@ def export_weights(model_path: str | Path, out_path: str | Path, fmt: str = "saf
     model, info = load_model(model_path, "cpu")
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     if fmt == "state-dict":
-        return atomic_write(out_path, lambda tmp: torch.save(state, tmp))
-    from safetensors.torch import save_file
+        return atomic_write_torch(out_path, state, overwrite=overwrite)
+    from safetensors.torch import save
 
     meta = {"arch": info.arch, "arch_args": json.dumps(info.arch_args), "scale": str(info.scale), "format": "realsr"}
-    return atomic_write(out_path, lambda tmp: save_file(state, str(tmp), metadata=meta))
+    return atomic_write_bytes(out_path, save(state, metadata=meta), overwrite=overwrite)

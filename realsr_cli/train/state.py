@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from realsr_cli.errors import InputError
-from realsr_cli.io.atomic import atomic_write
+from realsr_cli.io.atomic import atomic_write_torch
 
 CHECKPOINT_FORMAT = "realsr-train-state"
 
@@ -41,9 +41,13 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+REQUIRED_KEYS = ("iter", "seed", "config", "net_g", "opt_g", "sched_g", "scaler_g", "rng")
+
+
 def save_state(path: Path, state: dict[str, Any]) -> Path:
+    """Write (replace) the run's checkpoint atomically; a full disk is an ``OutputError`` naming it."""
     payload = {"format": CHECKPOINT_FORMAT, "rng": rng_state(), **state}
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return atomic_write_torch(path, payload, overwrite=True)
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -55,4 +59,10 @@ def load_state(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: unreadable training checkpoint ({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise InputError(f"{path}: not a realsr training checkpoint")
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if missing:
+        raise InputError(f"{path}: incomplete training checkpoint (missing {', '.join(missing)})")
+    config = state["config"]
+    if not isinstance(config, dict) or not isinstance(config.get("train"), dict):
+        raise InputError(f"{path}: training checkpoint without its run configuration")
     return state

@@ -5,8 +5,8 @@ optional gradient clipping, EMA update; discriminator step (when ``losses.gan.we
 LSGAN or relativistic-average objective (ESRGAN), as in BasicSR (basicsr/models/esrgan_model.py). Mixed
 precision (bf16/fp16 autocast, fp16 with a GradScaler) and channels-last apply on CUDA only; DDP under
 torchrun. Outputs in RUN_DIR: ``model.pt`` (realsr_cli.models.checkpoint.save_model), ``model_best.pt`` (best
-validation score), ``checkpoints/latest.pt`` (full state for ``--resume``), ``log.jsonl``, ``config.yaml``,
-``tb/`` (TensorBoard, when installed).
+validation score), ``checkpoints/latest.pt`` (full state for ``--resume``), ``log.jsonl``, ``curves.png`` (losses
+and validation metrics against iterations), ``config.yaml``, ``tb/`` (TensorBoard, when installed).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
 from realsr_cli import __version__
-from realsr_cli.console import info_line, make_progress
+from realsr_cli.batch import error_text
+from realsr_cli.console import info_line, make_progress, warn_line
 from realsr_cli.device import resolve_device
-from realsr_cli.errors import InputError, OutputExistsError
+from realsr_cli.errors import InputError, OutputExistsError, PresetError, RealSRError
 from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
 from realsr_cli.losses import LossSet, build_losses, pixel_loss
 from realsr_cli.seeding import seed_everything
 from realsr_cli.train import distributed as distx
+from realsr_cli.train.config import validate
 from realsr_cli.train.data import DegradedPatches, PairedPatches, StepSampler, validation_pairs
 from realsr_cli.train.ema import ModelEMA
 from realsr_cli.train.schedules import build_scheduler
@@ -74,7 +76,13 @@ def build_generator(cfg: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
     from realsr_cli.archs import arch_args, build_arch
 
     args = dict(cfg.get("arch_args") or {})
-    return build_arch(cfg["arch"], scale=int(cfg["scale"]), **args), arch_args(cfg["arch"], int(cfg["scale"]), **args)
+    try:
+        model = build_arch(cfg["arch"], scale=int(cfg["scale"]), **args)
+    except RealSRError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - impossible sizes (num_feat: -4) are one line naming the setting
+        raise PresetError(f"arch_args {args}: cannot build {cfg['arch']} ({error_text(exc)[:200]})") from None
+    return model, arch_args(cfg["arch"], int(cfg["scale"]), **args)
 
 
 def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
@@ -131,16 +139,19 @@ class Trainer:
         vgg_weights: str | Path | None = None,
         quiet: bool = False,
         overwrite: bool = False,
+        iters: int | None = None,
     ) -> None:
         self.data_dir, self.run_dir, self.val_dir = Path(data_dir), Path(run_dir), val_dir and Path(val_dir)
         self.quiet, self.seed = quiet, int(seed)
+        self.overwrite, self.resumed = bool(overwrite), bool(resume)
         self.ckpt_path = self.run_dir / "checkpoints" / "latest.pt"
         state = None
-        if resume:
+        if resume:  # the interrupted run's configuration and length; ``iters`` (--iters) may change the length
             state = load_state(self.ckpt_path)
-            iters = int(cfg["train"]["iters"])
             cfg = state["config"]
-            cfg["train"]["iters"] = iters
+            if iters is not None:
+                cfg["train"]["iters"] = int(iters)
+            validate(cfg)
             self.seed = int(state["seed"])
         elif not overwrite and (self.ckpt_path.exists() or (self.run_dir / "model.pt").exists()):
             raise OutputExistsError(f"{self.run_dir}: holds a training run; pass --resume or --overwrite")
@@ -197,6 +208,14 @@ class Trainer:
 
     # ----------------------------------------------------------------- state
     def _restore(self, state: dict[str, Any]) -> None:
+        """Load a checkpoint's states; one that does not fit the run it names is an ``InputError``."""
+        try:
+            self._load_states(state)
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            problem = error_text(exc)[:200]
+            raise InputError(f"{self.ckpt_path}: checkpoint does not fit its run ({problem})") from None
+
+    def _load_states(self, state: dict[str, Any]) -> None:
         self.net_g.load_state_dict(state["net_g"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.sched_g.load_state_dict(state["sched_g"])
@@ -234,7 +253,7 @@ class Trainer:
             )
         save_state(self.ckpt_path, state)
 
-    def _save_model(self, path: Path, val: dict[str, float]) -> Path:
+    def _save_model(self, path: Path, val: dict[str, float], overwrite: bool = True) -> Path:
         from realsr_cli.models.checkpoint import save_model
 
         meta = {
@@ -251,7 +270,14 @@ class Trainer:
         ema = self.ema.state_dict() if self.ema is not None else None
         model = _unwrap(self.net_g)
         return save_model(
-            path, model, arch=self.cfg["arch"], arch_args=self.arch_args, scale=self.scale, meta=meta, ema_state=ema
+            path,
+            model,
+            arch=self.cfg["arch"],
+            arch_args=self.arch_args,
+            scale=self.scale,
+            meta=meta,
+            ema_state=ema,
+            overwrite=overwrite,
         )
 
     # ----------------------------------------------------------------- steps
@@ -380,6 +406,17 @@ class Trainer:
                 if isinstance(value, (int, float)) and key != "iter":
                     self._tb.add_scalar(key, value, record["iter"])
 
+    def _write_curves(self) -> None:
+        """``curves.png`` (losses and validation metrics against iterations) beside ``log.jsonl``."""
+        from realsr_cli.figures.curves import write_curves
+
+        log = self.run_dir / "log.jsonl"
+        try:
+            if log.is_file():
+                write_curves(log, self.run_dir / "curves.png")
+        except Exception as exc:  # noqa: BLE001 - a figure must never lose a finished training run
+            warn_line(f"{self.run_dir / 'curves.png'}: not written ({type(exc).__name__}: {exc})")
+
     def _open_tensorboard(self) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -407,7 +444,9 @@ class Trainer:
         stop = min(total, stop_after) if stop_after else total
         if self.dist.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.cfg, sort_keys=False))
+            # created exclusively by a fresh run: it claims the folder, so two runs started together cannot share it
+            text = yaml.safe_dump(self.cfg, sort_keys=False)
+            atomic_write_text(self.run_dir / "config.yaml", text, overwrite=self.overwrite or self.resumed)
             self._open_tensorboard()
         log_every, val_every, save_every = int(tcfg["log_every"]), int(tcfg["val_every"]), int(tcfg["save_every"])
         self.net_g.train()
@@ -452,9 +491,10 @@ class Trainer:
         if self.dist.main:
             self._save_checkpoint()
             if self.iter >= total:
-                self._save_model(model_path, val)
+                self._save_model(model_path, val, overwrite=self.overwrite or self.resumed)
             if self._tb is not None:
                 self._tb.close()
+            self._write_curves()
         distx.barrier(self.dist)
         return TrainResult(self.run_dir, model_path, self.iter, val, self.best)
 
@@ -486,8 +526,12 @@ def train_sr(
     overwrite: bool = False,
     export: list[str] | None = None,
     stop_after: int | None = None,
+    iters: int | None = None,
 ) -> TrainResult:
-    """Train an SR network on ``data_dir`` into ``run_dir`` (library entry point of ``realsr train-sr``)."""
+    """Train an SR network on ``data_dir`` into ``run_dir`` (library entry point of ``realsr train-sr``).
+
+    With ``resume`` the run continues with the configuration saved in its checkpoint, to its own length unless
+    ``iters`` gives a new total."""
     from realsr_cli.train.export import export_weights
 
     trainer = Trainer(
@@ -502,13 +546,16 @@ def train_sr(
         vgg_weights=vgg_weights,
         quiet=quiet,
         overwrite=overwrite,
+        iters=iters,
     )
     try:
         result = trainer.run(stop_after=stop_after)
         if trainer.dist.main and result.iters >= int(trainer.cfg["train"]["iters"]):
             for fmt in export or []:
                 suffix = ".safetensors" if fmt == "safetensors" else ".pth"
-                result.exported.append(export_weights(result.model_path, result.model_path.with_suffix(suffix), fmt))
+                target = result.model_path.with_suffix(suffix)
+                replace = trainer.overwrite or trainer.resumed
+                result.exported.append(export_weights(result.model_path, target, fmt, overwrite=replace))
     finally:
         distx.shutdown(trainer.dist)
     return result

@@ -30,6 +30,7 @@ from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, Image, from_f
 from realsr_cli.io.metadata import ImageMeta
 from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
 from realsr_cli.models.loading import SRModel
+from realsr_cli.sharding import Shard, select
 from realsr_cli.upscale.color_fix import color_fix, color_shift
 from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, median_luma
 from realsr_cli.upscale.precision import choose_dtype, fallback_chain, run_with_fallback
@@ -68,6 +69,7 @@ class UpscaleOptions:
     suffix: str = ""
     quality: int = 95
     overwrite: bool = False
+    max_pixels: int | None = None  # pixel budget of the inputs (None: $REALSR_MAX_PIXELS or the default; 0: none)
 
 
 @dataclass
@@ -345,9 +347,11 @@ def upscale_files(
     *,
     recursive: bool = False,
     quiet: bool = False,
+    shard: Shard | None = None,
 ) -> UpscaleReport:
-    """Upscale every input image; a bad file is reported in one line and skipped, the rest go on."""
+    """Upscale every input image (this ``shard``'s share of them); a bad file is reported and skipped."""
     items, jobs = plan(input_spec, output, upscaler.options, recursive)
+    jobs = select(jobs, shard)
     inputs = input_set(items)
     opts = upscaler.options
     names = "+".join(m.name for m in upscaler.models)
@@ -373,7 +377,9 @@ def upscale_files(
         def check_and_read(job: tuple[InputItem, Path]) -> Image:
             item, out_path = job
             ensure_writable(out_path, opts.overwrite, inputs)
-            return read_image(item.path)
+            if out_path.suffix.lower() not in TEXT_FORMATS:
+                ensure_writable(sidecar_path(out_path), opts.overwrite, inputs)
+            return read_image(item.path, opts.max_pixels)
 
         reads: list[Future] = [reader.submit(check_and_read, jobs[0])] if jobs else []
         writes: list[tuple[Path, Future]] = []
@@ -425,12 +431,18 @@ def _write(path: Path, pixels: np.ndarray, meta: ImageMeta, opts: UpscaleOptions
     if path.suffix.lower() in TEXT_FORMATS:
         write_image(path, pixels, overwrite=opts.overwrite, inputs=inputs, meta=meta, quality=opts.quality)
         return
-    sidecar = path.with_name(path.name + ".json")
+    sidecar = sidecar_path(path)
     ensure_writable(sidecar, opts.overwrite, inputs)
     text = meta.text or {}
     meta.text = None
     write_image(path, pixels, overwrite=opts.overwrite, inputs=inputs, meta=meta, quality=opts.quality)
-    atomic_write_json(sidecar, {**text, "input": result.input, "in_size": result.in_size, "out_size": result.out_size})
+    record = {**text, "input": result.input, "in_size": result.in_size, "out_size": result.out_size}
+    atomic_write_json(sidecar, record, overwrite=opts.overwrite, inputs=inputs)
+
+
+def sidecar_path(path: Path) -> Path:
+    """``<output>.json``: the model record of outputs whose format has no text chunks."""
+    return path.with_name(path.name + ".json")
 
 
 def _record_failure(batch: BatchResult, path: Path, exc: BaseException) -> None:

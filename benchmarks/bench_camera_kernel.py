@@ -1,0 +1,163 @@
+"""Camera kernel vs per-photo kernels on synthetic cameras with a known blur (issue 13 item 3, issue 19).
+
+Each camera: HR crops of the shared clean photos (../shared/data/hr-train), blurred with a known Gaussian (iso or
+aniso, HR pixels), MATLAB-bicubic x4 downscaled (``realsr_cli.degradations``), Gaussian noise sigma 2 (8-bit),
+rounded to 8 bits. The true x4 kernel of such a camera is the Gaussian convolved with MATLAB's x1/4 bicubic
+weights (measured by resizing impulses). Estimates are compared after centring on the common support (L2), and by
+their widths and angle. Reported per camera: each per-photo kernel's error (one KernelGAN run per photo, the
+original's way), their median, the robust aggregate of the per-photo kernels, and the camera-level KernelGAN
+(K restarts on crops of all photos), with the restarts' spread.
+
+``python -m benchmarks camera_kernel`` runs all cameras (about 2-3 minutes each on the 2-core CPU at the reduced
+settings below); ``REALSR_BENCH_CAMERAS=iso-wide,aniso`` picks some, ``REALSR_BENCH_ITERS`` (1000),
+``REALSR_BENCH_PHOTOS`` (5), ``REALSR_BENCH_SIZE`` (LR side, 320) and ``REALSR_BENCH_RESTARTS`` (6) change them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import signal
+
+from realsr_cli.degradations import kernel_centre
+from realsr_cli.degradations.kernels import blur, gaussian_kernel
+from realsr_cli.degradations.resize import imresize
+from realsr_cli.io.images import read_image
+from realsr_cli.learn import camera_kernel, kernel_io
+from realsr_cli.learn.kernel_aggregate import common_support
+from realsr_cli.learn.kernelgan import KernelGANConfig, prepare_image
+
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hr-train"
+CAMERAS = {  # HR-pixel Gaussian: sigma_x, sigma_y, theta (radians)
+    "iso-narrow": (1.2, 1.2, 0.0),
+    "iso-wide": (3.0, 3.0, 0.0),
+    "aniso": (3.0, 1.0, 0.5),
+    "aniso-wide": (4.5, 1.6, 2.1),
+}
+
+
+def bicubic_x4_weights() -> np.ndarray:
+    """MATLAB imresize(., 1/4) weights of the HR pixels around LR pixel (8, 8), as a 29x29 x4-aligned kernel."""
+    start, size = 18, 29  # HR block centre of LR pixel 8 is 33.5 = start + aligned_centre(29, 4)
+    deltas = torch.zeros(size * size, 1, 64, 64, dtype=torch.float64)
+    for j in range(size * size):
+        deltas[j, 0, start + j // size, start + j % size] = 1.0
+    lr = imresize(deltas, scale=0.25)
+    return lr[:, 0, 8, 8].reshape(size, size).numpy()
+
+
+def true_x4_kernel(sx: float, sy: float, theta: float) -> np.ndarray:
+    g = gaussian_kernel(2 * int(math.ceil(4 * max(sx, sy))) + 1, sx, sy, theta)
+    k = signal.convolve(bicubic_x4_weights(), g, mode="full")
+    return kernel_centre.trim(k / k.sum(), 25)
+
+
+def camera_photos(spec: tuple[float, float, float], n: int, lr_size: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    files = sorted(PHOTOS.glob("*.png"))[:n]
+    g = gaussian_kernel(2 * int(math.ceil(4 * max(spec[:2]))) + 1, *spec)
+    out = []
+    hr_side = 4 * lr_size
+    for path in files:
+        px = read_image(path).pixels[:, :, :3]
+        h, w = px.shape[:2]
+        top, left = (h - min(h, hr_side)) // 2, (w - min(w, hr_side)) // 2
+        crop = px[top : top + hr_side, left : left + hr_side].astype(np.float64) / 255.0
+        x = torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
+        lr = imresize(blur(x, g), scale=0.25)[0].numpy().transpose(1, 2, 0)
+        lr = np.clip(np.rint((lr + rng.normal(0, 2 / 255, lr.shape)) * 255), 0, 255).astype(np.uint8)
+        out.append(prepare_image(lr))
+    return out
+
+
+def errors(kernel: np.ndarray, truth: np.ndarray) -> dict:
+    a, b = common_support([kernel, truth])
+    s, t = kernel_io.kernel_stats(kernel), kernel_io.kernel_stats(truth)
+    angle = abs((s["angle_deg"] - t["angle_deg"] + 90) % 180 - 90)
+    return {
+        "l2": float(np.linalg.norm(a - b)),
+        "major": s["sigma_major"] - t["sigma_major"],
+        "minor": s["sigma_minor"] - t["sigma_minor"],
+        "angle": angle,
+        "centre": float(np.abs(kernel_centre.centre_offset(kernel, 4)).max()),
+    }
+
+
+def run_camera(name: str, iters: int, photos: int, lr_size: int, restarts: int) -> dict:
+    torch.set_num_threads(1)
+    truth = true_x4_kernel(*CAMERAS[name])
+    images = camera_photos(CAMERAS[name], photos, lr_size, seed=1)
+    cfg = KernelGANConfig(iters=iters)
+    t = time.perf_counter()
+    per_photo = camera_kernel.photo_kernels(
+        [(f"p{i}", im) for i, im in enumerate(images)], seed=0, restarts=1, batch=photos, config=cfg
+    )
+    t_photo = time.perf_counter() - t
+    t = time.perf_counter()
+    camera = camera_kernel.camera_kernel(images, seed=0, restarts=restarts, config=cfg)
+    t_camera = time.perf_counter() - t
+    photo_err = [errors(r.kernel_x4, truth) for r in per_photo.values()]
+    from_photos = errors(camera_kernel.camera_from_photos(per_photo).kernel_x4, truth)
+    cam_err = errors(camera.kernel_x4, truth)
+    restart_err = [errors(e.kernel_x4, truth) for e in camera.estimates]
+    bicubic = errors(kernel_centre.trim(bicubic_x4_weights(), 25), truth)
+    report = camera.report()
+    stack = common_support([e.kernel_x4 for e in camera.estimates])
+    alternatives = {  # other ways to combine the restarts (the default is the geometric median of the inliers)
+        "medoid": errors(stack[camera.aggregate.medoid], truth)["l2"],
+        "mean": errors(stack.mean(0), truth)["l2"],
+    }
+    return {
+        "alternatives_l2": alternatives,
+        "camera": name,
+        "truth": kernel_io.kernel_stats(truth),
+        "per_photo_l2": [round(e["l2"], 4) for e in photo_err],
+        "per_photo_median_l2": float(np.median([e["l2"] for e in photo_err])),
+        "per_photo_median_abs_major": float(np.median([abs(e["major"]) for e in photo_err])),
+        "aggregate_of_photos_l2": from_photos["l2"],
+        "camera_l2": cam_err["l2"],
+        "camera_errors": cam_err,
+        "camera_restarts_l2": [round(e["l2"], 4) for e in restart_err],
+        "camera_spread_x4": report["spread"]["x4"],
+        "camera_reliable": report["reliable"],
+        "bicubic_l2": bicubic["l2"],
+        "max_centre_error": max(e["centre"] for e in [*photo_err, cam_err, *restart_err]),
+        "seconds_per_photo_mode": t_photo,
+        "seconds_camera_mode": t_camera,
+    }
+
+
+def main() -> None:
+    names = [n for n in os.environ.get("REALSR_BENCH_CAMERAS", ",".join(CAMERAS)).split(",") if n]
+    iters = int(os.environ.get("REALSR_BENCH_ITERS", "1000"))
+    photos = int(os.environ.get("REALSR_BENCH_PHOTOS", "5"))
+    size = int(os.environ.get("REALSR_BENCH_SIZE", "320"))
+    restarts = int(os.environ.get("REALSR_BENCH_RESTARTS", "6"))
+    print(f"{photos} photos of {size}x{size} per camera, {iters} iterations, camera restarts {restarts}")
+    print("camera       | truth x4 sigma/angle | per-photo L2 median (min-max) | agg. of photos | camera L2 | bicubic")
+    for name in names:
+        r = run_camera(name, iters, photos, size, restarts)
+        t, sp = r["truth"], r["camera_spread_x4"]
+        print(
+            f"{name:12s} | {t['sigma_major']:.2f}/{t['sigma_minor']:.2f} {t['angle_deg']:5.1f} | "
+            f"{r['per_photo_median_l2']:.4f} ({min(r['per_photo_l2']):.4f}-{max(r['per_photo_l2']):.4f}) | "
+            f"{r['aggregate_of_photos_l2']:.4f} | {r['camera_l2']:.4f} | {r['bicubic_l2']:.4f}"
+        )
+        e = r["camera_errors"]
+        print(
+            f"    camera: major {e['major']:+.2f} minor {e['minor']:+.2f} angle err {e['angle']:.1f} deg; restarts L2 "
+            f"{r['camera_restarts_l2']}; spread sigma_major std {sp['sigma_major']['std']:.2f}, angle std "
+            f"{sp['angle_std_deg']:.1f} deg; reliable {r['camera_reliable']}; max centre error "
+            f"{r['max_centre_error']:.4f} px; {r['seconds_per_photo_mode']:.0f} s per-photo mode, "
+            f"{r['seconds_camera_mode']:.0f} s camera mode; other combinations {r['alternatives_l2']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

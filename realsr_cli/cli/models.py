@@ -1,0 +1,82 @@
+"""``realsr models list|fetch``: the model zoo and its verified cache (:mod:`realsr_cli.models.zoo`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from realsr_cli.cli.common import JsonOpt, OverwriteOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.console import info_line, out_console
+from realsr_cli.errors import InputError
+from realsr_cli.models import zoo
+from realsr_cli.models.cache import cache_dir
+from realsr_cli.models.zoo import ZooEntry, fetch_entry, find_entry, is_url, url_entry
+
+app = typer.Typer(help="Named published models and ImageNet backbones: list them, fetch them into the cache.")
+
+
+def _size(entry: ZooEntry) -> str:
+    path = entry.path
+    size = path.stat().st_size if path.is_file() else entry.size
+    return f"{size / 1e6:.1f} MB" if size else "?"
+
+
+def entry_row(entry: ZooEntry) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "arch": entry.arch,
+        "scale": entry.scale,
+        "license": entry.license,
+        "size": _size(entry),
+        "source": entry.source,
+        "url": entry.url,
+        "sha256": entry.hash_status(),
+        "sha256_value": entry.sha256,
+        "sha256_source": entry.hash_source or "recorded at first use",
+        "cached": entry.path.is_file(),
+        "path": str(entry.path),
+    }
+
+
+@app.command("list")
+@handle_errors
+def list_command(json_file: JsonOpt = None, overwrite: OverwriteOpt = False) -> None:
+    """Name, architecture, scale, licence, size, source, hash and whether each file is in the cache."""
+    rows = [entry_row(e) for e in zoo.ALL]
+    table = Table(title=f"realsr models (cache: {cache_dir()})")
+    for column in ("name", "arch", "scale", "license", "size", "source", "sha256", "cached"):
+        table.add_column(column, justify="right" if column in ("scale", "size") else "left", no_wrap=column == "name")
+    for r in rows:
+        scale = f"x{r['scale']}" if r["kind"] == "sr" else "-"
+        cached = "[green]yes[/green]" if r["cached"] else "no"
+        table.add_row(
+            str(r["name"]), str(r["arch"]), scale, str(r["license"]), str(r["size"]), str(r["source"]),
+            str(r["sha256"]), cached,
+        )  # fmt: skip
+    out_console.print(table)
+    write_json_result(json_file, rows, overwrite)
+
+
+@app.command("fetch")
+@handle_errors
+def fetch_command(
+    names: Annotated[list[str], typer.Argument(help="Names from 'realsr models list' (or URLs); 'all' for every one.")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Download models (and LPIPS / VGG backbones) into torch hub's cache, verified by sha256."""
+    entries = list(zoo.ALL) if [n.lower() for n in names] == ["all"] else [_entry(n) for n in names]
+    for entry in entries:
+        path = fetch_entry(entry, quiet)
+        info_line(f"{entry.name}: {path} ({entry.hash_status()})", quiet)
+
+
+def _entry(name: str) -> ZooEntry:
+    if is_url(name):
+        return url_entry(name)
+    entry = find_entry(name)
+    if entry is None:
+        raise InputError(f"{name}: not a model name (see 'realsr models list') nor an http(s) URL")
+    return entry

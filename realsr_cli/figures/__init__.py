@@ -1,0 +1,1 @@
+"""Figures: method comparisons (crops, slider page) and training curves."""

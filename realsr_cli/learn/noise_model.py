@@ -1,0 +1,373 @@
+"""A camera's noise from its photos: a signal-dependent noise-level function per channel plus colour correlation.
+
+Model (A. Foi, M. Trimeche, V. Katkovnik, K. Egiazarian, "Practical Poissonian-Gaussian noise modeling and fitting
+for single-image raw-data", IEEE TIP 2008): the noise variance of channel ``c`` at local mean ``mu`` (0-255 scale)
+is ``var_c(mu) = a_c * mu + b_c`` (``a`` the Poisson/photon gain, ``b`` the Gaussian floor); plain Gaussian noise
+is ``a = 0``. The noise of the three channels at one pixel is correlated by the matrix ``R`` (demosaicking and
+colour processing mix them).
+
+Fit, per channel, following Foi et al.'s level-set scheme with local statistics as in J.S. Lee and K. Hoppel,
+"Noise modeling and estimation of remotely-sensed images", IGARSS 1989:
+
+1. local statistics: ``BLOCK`` x ``BLOCK`` blocks at stride ``BLOCK // 2``; per block the mean, the variance of
+   the pixels after removing their least-squares plane (smooth shading is not noise), and the high-frequency
+   energy ``hf`` (J. Immerkaer, "Fast noise variance estimation", CVIU 1996: the Laplacian-difference mask response
+   squared / 36, which white noise of variance ``v`` gives as ``v``). Blocks with clipped pixels (0 or the maximum)
+   are left out: clipping shrinks the variance.
+2. level sets: the blocks are binned by mean. In a bin, noise-only blocks have sample variances
+   ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
+   noise after JPEG); texture and edges only add variance. So a bin's noise variance is the mode of the log block
+   variances (Gaussian kernel density, ``MODE_BANDWIDTH``) -- or, when the scene has few flat blocks (small,
+   textured photos), ``rho`` times the mode of their ``hf``, whichever is smaller: fine texture adds much less
+   high-frequency energy than variance (the weak-texture idea of Liu, Tanaka, Okutomi, IEEE TIP 2013). ``rho``, the
+   noise's variance / high-frequency ratio (1 for white noise; above 1 once JPEG or demosaicking has removed high
+   frequencies), is a property of the camera: the mode of ``var / hf`` over blocks whose ``hf`` is noise-like,
+   pooled over all its photos (``hf_ratio``).
+3. the line ``a mu + b`` (``a >= 0``) through the bins' (median mean, noise variance): the two-bin line (or one-bin
+   constant) that bins holding the most blocks agree with to ``OUTLIER`` relative error (RANSAC; a bin with no flat
+   block at all has its mode on texture, far above), refined by least squares in relative error on those bins.
+
+Correlation: the mean, over blocks within 1.2x the fitted variance in every channel (flat ones), of the per-block
+correlation of the plane-removed residuals. All quantities are the noise as it is in the files: on JPEG photos,
+the post-JPEG noise (see docs/learn-degradation.md, "Noise").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from realsr_cli.console import warn_line
+from realsr_cli.degradations.noise import MIN_VARIANCE, NoiseModel
+from realsr_cli.errors import OutputExistsError
+from realsr_cli.io.atomic import atomic_write_json
+
+BLOCK = 16
+BINS = 16
+MIN_BIN_BLOCKS = 12
+MODE_BANDWIDTH = 0.12
+OUTLIER = 0.35
+FLAT_FOR_CORRELATION = 1.2
+MID_GRAY = 128.0
+HF_FLAT = 1.25  # blocks whose high-frequency energy is within this x its bin's mode: noise-only in that band
+MIN_RATIO_SUPPORT = 30  # flat blocks needed to measure the camera's variance / high-frequency ratio
+IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+SIGNAL_DEPENDENT = 0.1  # "poisson-gaussian" when a * 128 is over 10 % of the variance at mid-gray, else "gaussian"
+
+
+@dataclass
+class BlockStats:
+    """Per-block statistics of one photo (0-255 scale): ``mean`` (n, C), ``cov`` (n, C, C) of plane residuals,
+    ``hf`` (n, C) high-frequency energy (Immerkaer's mask response squared / 36: the variance of white noise)."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    hf: np.ndarray
+    block: int = BLOCK
+
+    @property
+    def var(self) -> np.ndarray:
+        return np.diagonal(self.cov, axis1=1, axis2=2)
+
+    @property
+    def channels(self) -> int:
+        return int(self.mean.shape[1])
+
+
+@dataclass
+class LevelFit:
+    """A fitted noise-level function: per channel ``a``, ``b``; the bins it used; how it was obtained."""
+
+    a: np.ndarray
+    b: np.ndarray
+    bins: list[dict]
+    blocks: int
+    method: str = "poisson-gaussian"
+    hf_ratio: float = 1.0
+    ratio_support: int = 0
+
+    def variance(self, mu: np.ndarray | float, channel: int) -> np.ndarray:
+        """Noise variance (0-255 units) of ``channel`` at local mean ``mu``; floored at ``MIN_VARIANCE``."""
+        return np.maximum(self.a[channel] * np.asarray(mu, dtype=np.float64) + self.b[channel], MIN_VARIANCE)
+
+    def sigma(self, mu: float) -> float:
+        """Noise standard deviation at brightness ``mu``, averaged over channels (0-255 units)."""
+        return float(np.mean([math.sqrt(float(self.variance(mu, c))) for c in range(len(self.a))]))
+
+
+def colour_planes(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) float64 on the 0-255 scale (16-bit divided by 257), colour channels only (alpha dropped)."""
+    p = pixels.astype(np.float64) / (257.0 if pixels.dtype == np.uint16 else 1.0)
+    p = p[:, :, None] if p.ndim == 2 else p
+    return p[:, :, :3] if p.shape[2] >= 3 else p[:, :, :1]
+
+
+def block_stats(pixels: np.ndarray, block: int = BLOCK) -> BlockStats:
+    """Mean and plane-removed covariance of every ``block`` x ``block`` block at stride ``block // 2`` (box sums of
+    the image moments by integral images: linear in the pixel count)."""
+    planes = colour_planes(pixels)
+    h, w, c = planes.shape
+    if h < block or w < block:
+        return BlockStats(np.zeros((0, c)), np.zeros((0, c, c)), np.zeros((0, c)), block)
+    step = max(1, block // 2)
+    offset = planes.mean(axis=(0, 1))
+    centred = planes - offset
+    n = float(block * block)
+    ss = block * float(np.sum((np.arange(block) - (block - 1) / 2.0) ** 2))  # sum of u^2 over a block
+    means, gx, gy = [], [], []
+    for i in range(c):
+        m, sx, sy = plane_fit(centred[:, :, i], block, step)
+        means.append(m)
+        gx.append(sx)
+        gy.append(sy)
+    cov = np.zeros(means[0].shape + (c, c))
+    for i in range(c):
+        for j in range(i, c):
+            raw = box_sums(centred[:, :, i] * centred[:, :, j], block, step)
+            plane = n * means[i] * means[j] + ss * (gx[i] * gx[j] + gy[i] * gy[j])
+            cov[..., i, j] = cov[..., j, i] = (raw - plane) / (n - 3.0)
+    hf = np.stack([box_sums(_highpass(planes[:, :, i]), block, step) / n for i in range(c)], -1)
+    clip = ((planes <= 0.5) | (planes >= 254.5)).any(axis=2).astype(np.float64)
+    keep = box_sums(clip, block, step) == 0
+    mean = np.stack(means, -1) + offset
+    return BlockStats(mean[keep], cov[keep], hf[keep], block)
+
+
+def box_sums(a: np.ndarray, size: int, step: int, offset: int = 0) -> np.ndarray:
+    """Sums of ``a`` over the squares ``[t + offset, t + offset + size)`` (both axes), ``t`` on the grid
+    ``range(0, H - size - 2 * offset + 1, step)``: integral images, exact in float64 for these magnitudes."""
+    h, w = a.shape
+    span = size + 2 * offset
+    ys = np.arange(0, h - span + 1, step) + offset
+    xs = np.arange(0, w - span + 1, step) + offset
+    rows = np.zeros((h + 1, w))
+    rows[1:] = a.cumsum(0)
+    strips = rows[ys + size] - rows[ys]  # (ny, W): column sums of each block row, then prefix sums along x
+    cols = np.zeros((len(ys), w + 1))
+    cols[:, 1:] = strips.cumsum(1)
+    return cols[:, xs + size] - cols[:, xs]
+
+
+def plane_fit(plane: np.ndarray, size: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per ``size`` x ``size`` block (grid of ``box_sums``): mean and least-squares slopes along x and y."""
+    h, w = plane.shape
+    centre = (size - 1) / 2.0
+    ss = size * float(np.sum((np.arange(size) - centre) ** 2))
+    xx = np.arange(w, dtype=np.float64)[None, :]
+    yy = np.arange(h, dtype=np.float64)[:, None]
+    total = box_sums(plane, size, step)
+    x0 = np.arange(0, w - size + 1, step)[None, :] + centre
+    y0 = np.arange(0, h - size + 1, step)[:, None] + centre
+    sx = (box_sums(plane * xx, size, step) - x0 * total) / ss
+    sy = (box_sums(plane * yy, size, step) - y0 * total) / ss
+    return total / (size * size), sx, sy
+
+
+def _highpass(plane: np.ndarray) -> np.ndarray:
+    """Immerkaer's (CVIU 1996) Laplacian-difference response squared / 36: white noise of variance v gives v."""
+    return ndimage.correlate(plane, IMMERKAER, mode="reflect") ** 2 / 36.0
+
+
+def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None:
+    """Fit ``var_c = a_c mu + b_c`` per channel (see the module docstring); None without a usable bin.
+
+    ``ratio``: the variance / high-frequency ratio of the noise (``hf_ratio``), a property of the camera (its JPEG
+    and processing) best measured on all its photos; None measures it on these blocks, assuming white noise (1)
+    when fewer than ``MIN_RATIO_SUPPORT`` flat blocks support it.
+    """
+    rho, support = hf_ratio(stats) if ratio is None else (ratio, 0)
+    rho = rho if ratio is not None or support >= MIN_RATIO_SUPPORT else 1.0
+    a, b, bins = [], [], []
+    for ch in range(stats.channels):
+        points = _bin_points(stats.mean[:, ch], stats.var[:, ch], stats.hf[:, ch], rho)
+        if not points:
+            return None
+        ca, cb = _robust_line(points)
+        a.append(ca)
+        b.append(cb)
+        bins.append([{"mean": round(m, 3), "var": round(v, 4), "blocks": int(k)} for m, v, k in points])
+    signal = [ca * MID_GRAY / max(ca * MID_GRAY + cb, MIN_VARIANCE) for ca, cb in zip(a, b, strict=True)]
+    method = "poisson-gaussian" if max(signal) > SIGNAL_DEPENDENT else "gaussian"
+    flat = [{"channel": ch, **p} for ch, pts in enumerate(bins) for p in pts]
+    return LevelFit(np.array(a), np.array(b), flat, int(stats.mean.shape[0]), method, float(rho), int(support))
+
+
+def hf_ratio(stats: BlockStats) -> tuple[float, int]:
+    """The noise's variance / high-frequency energy ratio (1 for white noise, above 1 for spatially correlated
+    noise, e.g. after JPEG or demosaicking) and the number of blocks it rests on: the mode of ``var / hf`` over
+    blocks whose high-frequency energy is noise-like (within ``HF_FLAT`` x its bin's mode), counting as support
+    those whose variance agrees with it (within ``HF_FLAT``): texture adds far more variance than high frequency."""
+    ratios = []
+    for ch in range(stats.channels):
+        mean, hf = stats.mean[:, ch], stats.hf[:, ch]
+        index = _bin_index(mean)
+        for k in np.unique(index):
+            sel = (index == k) & (hf > 0)
+            if int(sel.sum()) >= MIN_BIN_BLOCKS:
+                quiet = sel & (hf <= HF_FLAT * log_mode(hf[sel]))
+                ratios.append(stats.var[quiet, ch] / hf[quiet])
+    if not ratios:
+        return 1.0, 0
+    r = np.maximum(np.concatenate(ratios), 1e-6)
+    rho = log_mode(r)
+    return float(rho), int(np.sum(np.abs(np.log(r / rho)) <= np.log(HF_FLAT)))
+
+
+def _bin_index(mean: np.ndarray) -> np.ndarray:
+    edges = np.linspace(0.0, 255.0, BINS + 1)
+    return np.clip(np.digitize(mean, edges) - 1, 0, BINS - 1)
+
+
+def _bin_points(mean: np.ndarray, var: np.ndarray, hf: np.ndarray, rho: float) -> list[tuple[float, float, int]]:
+    """(median mean, noise variance, block count) per intensity bin with enough blocks: the smaller of the mode of
+    the block variances and ``rho`` x the mode of their high-frequency energies (texture inflates both)."""
+    index = _bin_index(mean)
+    points = []
+    for k in range(BINS):
+        sel = index == k
+        if int(sel.sum()) < MIN_BIN_BLOCKS:
+            continue
+        level = min(log_mode(var[sel]), rho * log_mode(hf[sel]))
+        points.append((float(np.median(mean[sel])), level, int(sel.sum())))
+    return points
+
+
+def log_mode(var: np.ndarray, bandwidth: float = MODE_BANDWIDTH) -> float:
+    """The mode of ``log(var)`` by a Gaussian kernel density (binned at ``bandwidth / 8``, then smoothed;
+    ``var`` floored at ``MIN_VARIANCE`` / 10)."""
+    y = np.log(np.maximum(var, MIN_VARIANCE / 10.0))
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if hi - lo < 1e-9:
+        return float(math.exp(lo))
+    step = bandwidth / 8
+    pad = 4 * bandwidth
+    counts, edges = np.histogram(y, bins=int(math.ceil((hi - lo + 2 * pad) / step)), range=(lo - pad, hi + pad))
+    density = ndimage.gaussian_filter1d(counts.astype(np.float64), bandwidth / step, mode="constant")
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    i = int(np.argmax(density))
+    if 0 < i < density.size - 1:  # parabolic refinement of the peak
+        d0, d1, d2 = density[i - 1], density[i], density[i + 1]
+        denom = d0 - 2 * d1 + d2
+        shift = 0.5 * (d0 - d2) / denom if denom < 0 else 0.0
+        return float(math.exp(centres[i] + shift * step))
+    return float(math.exp(centres[i]))
+
+
+def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
+    """``var = a mu + b``, ``a >= 0``: the line through two bins (or the constant of one) that the most blocks'
+    bins agree with (relative error below ``OUTLIER``; RANSAC over all pairs), refined by least squares in relative
+    error on those bins. Texture only adds variance, so disagreeing bins lie above and do not pull the line."""
+    mu = np.array([p[0] for p in points])
+    var = np.array([p[1] for p in points])
+    count = np.array([p[2] for p in points], dtype=np.float64)
+    candidates = [(0.0, float(v)) for v in var]
+    for i in range(len(points)):
+        for j in range(i + 1, len(points)):
+            if abs(mu[j] - mu[i]) > 1.0:
+                a = (var[j] - var[i]) / (mu[j] - mu[i])
+                if a >= 0:
+                    candidates.append((float(a), float(var[i] - a * mu[i])))
+    best, best_score = candidates[0], (-1.0, 0.0)
+    for a, b in candidates:
+        fit = np.maximum(a * mu + b, MIN_VARIANCE)
+        score = (float(count[np.abs(var - fit) <= OUTLIER * fit].sum()), -float(fit.sum()))
+        if score > best_score:
+            best, best_score = (a, b), score
+    a, b = best
+    for _ in range(3):
+        fit = np.maximum(a * mu + b, MIN_VARIANCE)
+        inlier = np.abs(var - fit) <= OUTLIER * fit
+        w = np.sqrt(count[inlier]) / fit[inlier]
+        if inlier.sum() >= 2 and np.ptp(mu[inlier]) > 1.0:
+            design = np.stack([mu[inlier], np.ones(int(inlier.sum()))], 1) * w[:, None]
+            a, b = (float(v) for v in np.linalg.lstsq(design, var[inlier] * w, rcond=None)[0])
+        if inlier.sum() < 2 or np.ptp(mu[inlier]) <= 1.0 or a < 0:
+            a, b = 0.0, float(np.sum(w**2 * var[inlier]) / np.sum(w**2))
+    return a, b
+
+
+def correlation(stats: BlockStats, fit: LevelFit) -> np.ndarray:
+    """Cross-channel noise correlation: mean per-block residual correlation over flat blocks (identity if none)."""
+    c = stats.channels
+    expected = np.stack([fit.variance(stats.mean[:, ch], ch) for ch in range(c)], 1)
+    flat = np.all(stats.var <= FLAT_FOR_CORRELATION * expected, axis=1) & np.all(stats.var > 0, axis=1)
+    if c == 1 or int(flat.sum()) < MIN_BIN_BLOCKS:
+        return np.eye(c)
+    cov = stats.cov[flat]
+    d = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    r = (cov / (d[:, :, None] * d[:, None, :])).mean(0)
+    return nearest_correlation(r)
+
+
+def nearest_correlation(r: np.ndarray) -> np.ndarray:
+    """A symmetric positive-definite matrix with unit diagonal near ``r`` (eigenvalues clipped at 1e-3)."""
+    r = 0.5 * (r + r.T)
+    vals, vecs = np.linalg.eigh(r)
+    r = (vecs * np.maximum(vals, 1e-3)) @ vecs.T
+    d = np.sqrt(np.diag(r))
+    return r / d[:, None] / d[None, :]
+
+
+def pool(stats: list[BlockStats]) -> BlockStats:
+    """The blocks of several photos of one camera as one set (their channel counts must agree)."""
+    c = max(s.channels for s in stats)
+    same = [s for s in stats if s.channels == c]
+    cat = [np.concatenate([getattr(s, k) for s in same]) for k in ("mean", "cov", "hf")]
+    return BlockStats(*cat, same[0].block)
+
+
+def fit_camera_model(stats: list[BlockStats], photos: int) -> NoiseModel | None:
+    """The camera's noise model from the block statistics of all its photos (None when it cannot be fitted)."""
+    usable = [s for s in stats if s.mean.shape[0]]
+    if not usable:
+        return None
+    pooled = pool(usable)
+    fit = fit_levels(pooled)
+    if fit is None:
+        return None
+    means = pooled.mean
+    return NoiseModel(
+        a=[float(v) for v in fit.a],
+        b=[float(v) for v in fit.b],
+        correlation=correlation(pooled, fit).round(6).tolist(),
+        kind=fit.method,
+        valid_range=[float(np.percentile(means, 1)), float(np.percentile(means, 99))],
+        bins=fit.bins,
+        blocks=fit.blocks,
+        photos=photos,
+        block=pooled.block,
+        hf_ratio=round(fit.hf_ratio, 5),
+    )
+
+
+def model_levels(model: NoiseModel) -> LevelFit:
+    """A camera model's noise-level function as a ``LevelFit``."""
+    return LevelFit(np.array(model.a), np.array(model.b), model.bins, model.blocks, model.kind, model.hf_ratio)
+
+
+def write_model(path: Path, model: NoiseModel | None, overwrite: bool) -> dict:
+    """Write ``model.json`` atomically (or remove a stale one when none was fitted); returns the report summary."""
+    if model is None:
+        if overwrite:
+            path.unlink(missing_ok=True)
+        reason = f"too few unclipped {BLOCK}x{BLOCK} blocks in the photos to fit a noise model"
+        warn_line(f"{path}: not written; {reason}")
+        return {"file": None, "reason": reason}
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: exists (use --overwrite)")
+    atomic_write_json(path, model.to_json())
+    return {
+        "file": str(path),
+        "model": model.kind,
+        "a": [round(v, 5) for v in model.a],
+        "b": [round(v, 5) for v in model.b],
+        "sigma_at_128": [round(float(np.sqrt(model.variance(128.0, c))), 4) for c in range(model.channels)],
+        "correlation": model.correlation,
+        "hf_ratio": model.hf_ratio,
+        "blocks": model.blocks,
+        "photos": model.photos,
+    }

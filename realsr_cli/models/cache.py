@@ -1,0 +1,108 @@
+"""The weights cache: torch hub's ``$TORCH_HOME/hub/checkpoints`` and the sha256 record of what it holds.
+
+The record (``realsr-sha256.json`` in the cache folder) maps a file name to its sha256, size and mtime. A file whose
+publisher gives a hash is checked against that hash; any other file is trusted on first use (its hash is recorded
+when it is first downloaded or first seen) and checked against the record from then on. A file whose size and mtime
+match its record is not hashed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from realsr_cli.errors import InputError
+from realsr_cli.io.atomic import atomic_write_json
+
+RECORD_NAME = "realsr-sha256.json"
+CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``), where torchvision downloads to."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (processes sharing a cache fetch a file once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - no flock on this platform: unlocked
+            pass
+        yield
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    path = folder / RECORD_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def remember(path: Path, sha256: str, url: str | None = None) -> None:
+    """Record ``path``'s hash (and where it came from) in its folder's record."""
+    with file_lock(path.parent / (RECORD_NAME + ".lock")):
+        record = read_record(path.parent)
+        record[path.name] = {"sha256": sha256, "url": url, **_stamp(path)}
+        atomic_write_json(path.parent / RECORD_NAME, record)
+
+
+def recorded_hash(path: Path) -> str | None:
+    entry = read_record(path.parent).get(path.name)
+    return entry.get("sha256") if isinstance(entry, dict) else None
+
+
+def hash_matches(digest: str, expected: str) -> bool:
+    """A full sha256, or a prefix of one (torchvision's file names carry the first 8 hex digits)."""
+    return digest.lower().startswith(expected.lower())
+
+
+def verify_cached(path: Path, expected: str | None, url: str | None = None) -> str:
+    """Check ``path`` against ``expected`` (publisher's hash) or its record; record it on first use. Its sha256."""
+    entry = read_record(path.parent).get(path.name)
+    fresh = isinstance(entry, dict) and all(entry.get(k) == v for k, v in _stamp(path).items())
+    digest = entry["sha256"] if fresh else sha256_of(path)
+    known = expected or (entry.get("sha256") if isinstance(entry, dict) else None)
+    if known and not hash_matches(digest, known):
+        source = "the published hash" if expected else "the hash recorded at first use"
+        raise InputError(
+            f"{path}: sha256 {digest[:16]}... does not match {source} {known[:16]}...: "
+            "the file is corrupt or was replaced; delete it and fetch it again"
+        )
+    if not fresh:
+        remember(path, digest, url or (entry.get("url") if isinstance(entry, dict) else None))
+    return digest
+
+
+def environ_offline() -> bool:
+    """``REALSR_OFFLINE=1``: never touch the network."""
+    return os.environ.get("REALSR_OFFLINE", "") not in ("", "0")

@@ -1,0 +1,58 @@
+"""``realsr export``: ONNX with dynamic H/W, equivalent to PyTorch under ONNX Runtime (max abs diff <= 1e-4)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from realsr_cli.archs import build_arch
+from realsr_cli.cli.main import app
+from realsr_cli.errors import InputError
+from realsr_cli.models.checkpoint import save_model
+from realsr_cli.models.loading import load_sr_model
+from realsr_cli.models.onnx_export import OPSET, export_onnx, random_image
+
+TINY = {
+    "srvggnet-compact": {"num_feat": 8, "num_conv": 2},
+    "rrdbnet": {"num_feat": 8, "num_block": 1, "num_grow_ch": 4},
+}
+
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_export_matches_pytorch_at_new_sizes(tmp_path, arch) -> None:
+    torch.manual_seed(0)
+    net = build_arch(arch, scale=2, **TINY[arch])
+    src = save_model(tmp_path / "model.pt", net, arch=arch, arch_args=TINY[arch], scale=2)
+    result = export_onnx(src, tmp_path / "model.onnx", size=16)
+    assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
+    graph = onnx.load(str(tmp_path / "model.onnx"))
+    assert graph.opset_import[0].version == OPSET
+    assert {p.key: p.value for p in graph.metadata_props}["realsr:scale"] == "2"
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    module = load_sr_model(src).module
+    x = random_image(28, 12, torch.Generator().manual_seed(5)).repeat(2, 1, 1, 1)  # batch 2, sizes never traced
+    got = session.run(["output"], {"input": x.numpy()})[0]
+    with torch.no_grad():
+        expected = module(x).numpy()
+    assert got.shape == (2, 3, 56, 24) and np.abs(got - expected).max() <= 1e-4
+
+
+def test_cli_export_of_the_default_model(tmp_path) -> None:
+    out, report = tmp_path / "default.onnx", tmp_path / "export.json"
+    result = CliRunner().invoke(app, ["export", "default", "-o", str(out), "--json", str(report), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["scale"] == 4 and data["opset"] == OPSET and data["max_abs_diff"] <= 1e-4
+    again = CliRunner().invoke(app, ["export", "default", "-o", str(out)])
+    assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_export_refuses_other_suffixes(tmp_path) -> None:
+    with pytest.raises(InputError, match=r"must end in \.onnx"):
+        export_onnx("default", tmp_path / "model.pt")

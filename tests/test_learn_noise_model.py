@@ -1,0 +1,220 @@
+"""The camera noise model: the fitted noise-level curve and colour correlation against synthetic cameras with known
+parameters, model.json, synthesis from it (curve reproduced, exact replay), and its use by make-pairs / degrade."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from realsr_cli.degradations.noise import MIN_PATCHES, NoiseModel, load_noise_model
+from realsr_cli.degradations.pipeline import Degradation, replay
+from realsr_cli.errors import InputError
+from realsr_cli.io.images import read_image, to_float, write_image
+from realsr_cli.learn.noise_model import block_stats, fit_camera_model, fit_levels, log_mode, write_model
+from realsr_cli.pairs.core import PairsConfig, make_pairs
+from realsr_cli.pairs.manifest import read_manifest, regenerate_pair
+from tests.noise_cameras import Camera, photos
+
+MIDTONES = (64.0, 96.0, 128.0, 160.0, 192.0)
+CORR = ((1.0, 0.6, 0.3), (0.6, 1.0, 0.5), (0.3, 0.5, 1.0))
+
+
+def _model(camera: Camera, n: int = 3) -> NoiseModel:
+    model = fit_camera_model([block_stats(p) for p in photos(camera, n=n, size=320, seed=10)], n)
+    assert model is not None
+    return model
+
+
+@pytest.mark.parametrize(
+    "camera",
+    [Camera(sigma=8.0), Camera(sigma=3.0, a=1.5), Camera(sigma=2.0, a=0.6, corr=CORR), Camera(sigma=12.0, jpeg=90)],
+    ids=["gauss8", "poisson-gauss", "poisson-gauss-correlated", "gauss12-jpeg90"],
+)
+def test_fitted_curve_within_15_percent_of_the_truth_over_midtones(camera):
+    model = _model(camera)
+    for mu in MIDTONES:
+        truth = camera.flat_variance(mu)  # JPEG: the post-JPEG noise of a flat card
+        fitted = np.array([model.variance(mu, c) for c in range(3)])
+        np.testing.assert_allclose(fitted, truth, rtol=0.15, err_msg=f"variance at mu={mu}")
+    assert model.kind == ("poisson-gaussian" if camera.a else "gaussian")
+    if camera.a:
+        np.testing.assert_allclose(model.a, camera.a, rtol=0.15)
+
+
+def test_poisson_gaussian_after_jpeg_noise_level_within_15_percent():
+    """After JPEG (4:2:0 chroma) a channel's noise also depends on the others: the mean over channels is checked."""
+    camera = Camera(sigma=4.0, a=1.0, jpeg=85)
+    model = _model(camera)
+    for mu in MIDTONES[1:]:
+        fitted = np.sqrt(np.mean([model.variance(mu, c) for c in range(3)]))
+        assert fitted == pytest.approx(np.sqrt(camera.flat_variance(mu).mean()), rel=0.15), mu
+
+
+def test_colour_correlation_recovered():
+    model = _model(Camera(sigma=6.0, a=0.5, corr=CORR))
+    np.testing.assert_allclose(model.correlation, CORR, atol=0.08)
+    assert np.allclose(_model(Camera(sigma=6.0)).correlation, np.eye(3), atol=0.08)
+
+
+def test_model_json_round_trip_and_bad_files(tmp_path):
+    model = _model(Camera(sigma=3.0, a=1.0))
+    summary = write_model(tmp_path / "noise" / "model.json", model, overwrite=False)
+    obj = json.loads((tmp_path / "noise" / "model.json").read_text())
+    assert obj["format"] == "realsr-noise-model" and obj["format_version"] == 1 and obj["units"] == "0-255"
+    assert summary["sigma_at_128"] == pytest.approx([np.sqrt(model.variance(128, c)) for c in range(3)], rel=1e-3)
+    again = load_noise_model(tmp_path / "noise" / "model.json")
+    assert again.a == model.a and again.b == model.b and again.correlation == model.correlation
+    (tmp_path / "bad.json").write_text('{"format": "something-else"}')
+    with pytest.raises(InputError, match="bad.json: not a noise model"):
+        load_noise_model(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(InputError, match="broken.json: cannot read"):
+        load_noise_model(tmp_path / "broken.json")
+
+
+def _flat_field_model() -> NoiseModel:
+    return NoiseModel(a=[1.2, 0.8, 1.5], b=[6.0, 4.0, 9.0], correlation=[list(r) for r in CORR])
+
+
+def test_synthesis_reproduces_the_curve_and_correlation(tmp_path):
+    model = _flat_field_model()
+    path = tmp_path / "model.json"
+    write_model(path, model, overwrite=False)
+    deg = Degradation({"name": "cam", "steps": [{"op": "noise_model"}]}, noise_model=path)
+    for mu in (48.0, 128.0, 208.0):
+        x = torch.full((1, 3, 256, 256), mu / 255.0)
+        params = deg.sample(np.random.default_rng(int(mu)), (256, 256), 1)
+        (op,) = params["ops"]
+        assert op["op"] == "noise_model" and isinstance(op["seed"], int) and op["a"] == model.a
+        n = (deg.apply(x, params) - x)[0].reshape(3, -1).double().numpy() * 255
+        truth = np.array([a * mu + b for a, b in zip(model.a, model.b, strict=True)])
+        np.testing.assert_allclose(n.var(axis=1), truth, rtol=0.05)
+        np.testing.assert_allclose(np.corrcoef(n), CORR, atol=0.03)
+
+
+def test_noise_model_op_replays_byte_exactly_from_a_manifest_line(tmp_path, cli):
+    model_file = tmp_path / "model.json"
+    write_model(model_file, _flat_field_model(), overwrite=False)
+    recipe = tmp_path / "cam.yaml"
+    recipe.write_text("kind: degradation\nsteps:\n  - {op: resize, size: lr, method: matlab}\n  - {op: noise_model}\n")
+    src = tmp_path / "hr"
+    src.mkdir()
+    for i in range(2):
+        write_image(src / f"im{i}.png", photos(Camera(), n=1, size=64, seed=i)[0])
+    out = tmp_path / "lr"
+    result = cli("degrade", src, out, "-s", "2", "--preset", recipe, "--noise-model", model_file, "--seed", "3", "-q")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(s) for s in (out / "degradations.jsonl").read_text().splitlines()]
+    seeds = set()
+    for line in lines:
+        op = line["params"]["ops"][-1]
+        assert op["op"] == "noise_model" and op["file"] == str(model_file.resolve())
+        seeds.add(op["seed"])
+        hr = torch.from_numpy(to_float(read_image(line["input"]).pixels)).permute(2, 0, 1)[None]
+        again = replay(hr, json.loads(json.dumps(line["params"])))  # no model file needed
+        lr = read_image(out / line["output"]).pixels
+        assert np.array_equal(np.rint(again[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8), lr)
+    assert len(seeds) == 2
+    generic = cli("degrade", src, tmp_path / "g", "--noise-model", model_file, "-q")
+    assert generic.exit_code == 1 and "no noise_patch or noise_model step" in generic.output
+
+
+def _pairs_setup(tmp_path: Path, patches: int) -> tuple[Path, Path, Path]:
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    write_image(hr / "flat.png", np.full((64, 64, 3), 128, np.uint8))
+    kernels = tmp_path / "k"
+    kernels.mkdir()
+    delta = np.zeros((5, 5))
+    delta[2, 2] = 1.0
+    np.save(kernels / "d_kernel_x4.npy", delta)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(patches):
+        write_image(noise / f"p{i}.png", np.clip(np.rint(128 + rng.normal(0, 2, (16, 16, 3))), 0, 255).astype(np.uint8))
+    write_model(noise / "model.json", NoiseModel(a=[0.0] * 3, b=[144.0] * 3, correlation=np.eye(3).tolist()), False)
+    return hr, kernels, noise
+
+
+@pytest.mark.parametrize("patches", [0, MIN_PATCHES - 1, MIN_PATCHES])
+def test_make_pairs_uses_the_model_when_the_patch_bank_is_small(tmp_path, patches):
+    hr, kernels, noise = _pairs_setup(tmp_path, patches)
+    config = PairsConfig(hr, tmp_path / "out", scale=4, kernels=kernels, noise_patches=noise, patch_size=32)
+    config.quiet = True
+    records = make_pairs(config).records
+    assert len(records) == 4
+    use_model = patches < MIN_PATCHES
+    for record in records:
+        (op,) = record["pair_degradation"]["ops"]
+        assert op["op"] == ("noise_model" if use_model else "noise_patch")
+        assert record["mode_options"]["noise_model"] == (str((noise / "model.json").resolve()) if use_model else None)
+        lr = read_image(tmp_path / "out" / record["lr"]).pixels.astype(np.float64)
+        assert lr.std() == pytest.approx(12.0 if use_model else 2.0, rel=0.3)  # the model's sigma is 12
+    for record in read_manifest(tmp_path / "out"):
+        _, lr = regenerate_pair(record)
+        assert np.array_equal(lr, read_image(tmp_path / "out" / record["lr"]).pixels)
+
+
+def test_make_pairs_noise_model_option_forces_the_model(tmp_path, cli):
+    hr, kernels, noise = _pairs_setup(tmp_path, MIN_PATCHES + 2)
+    out = tmp_path / "out"
+    args = ["-s", "4", "--kernels", kernels, "--noise-patches", noise, "--noise-model", noise / "model.json", "-q"]
+    result = cli("make-pairs", hr, "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    (record,) = read_manifest(out)
+    assert record["pair_degradation"]["ops"][0]["op"] == "noise_model"
+    assert np.array_equal(regenerate_pair(record)[1], read_image(out / record["lr"]).pixels)
+    missing = cli("make-pairs", hr, "-o", tmp_path / "o2", "-s", "4", "--kernels", kernels, "--noise-model", "no.json")
+    assert missing.exit_code == 1 and "--noise-model no.json: no such file" in missing.output
+    alone = cli("make-pairs", hr, "-o", tmp_path / "o3", "-s", "4", "--noise-model", noise / "model.json")
+    assert alone.exit_code == 1 and "--noise-model needs --kernels" in alone.output
+
+
+def test_learn_degradation_noise_defaults_on_a_noisy_camera(tmp_path, cli):
+    camera = Camera(sigma=4.0, a=1.5)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, pixels in enumerate(photos(camera, n=3, size=288, seed=20)):
+        write_image(src / f"p{i}.png", pixels)
+    out = tmp_path / "out"
+    result = cli("learn-degradation", src, "-o", out, "--method", "noise", "-q")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    for entry in report["images"]:
+        noise = entry["noise"]
+        assert noise["rule"] == "adaptive" and noise["window"] == 64 and noise["stride"] == 32
+        assert noise["sigma"] == pytest.approx(np.sqrt(camera.variance(noise["brightness"])), rel=0.15)
+        assert noise["patches"] > 0 or "reason" in noise
+    assert sum(e["noise"]["patches"] for e in report["images"]) == report["noise_patches"] > 0
+    model = load_noise_model(out / "noise" / "model.json")
+    assert report["noise_model"]["file"] == str(out / "noise" / "model.json")
+    for mu in MIDTONES:
+        np.testing.assert_allclose([model.variance(mu, c) for c in range(3)], camera.variance(mu), rtol=0.15)
+    realsr = cli("learn-degradation", src, "-o", out, "--method", "noise", "--noise-rule", "realsr", "--overwrite")
+    assert realsr.exit_code == 0, realsr.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["noise_patches"] == 0 and all("--noise-max-var" in e["noise"]["reason"] for e in report["images"])
+    assert not list((out / "noise").glob("*.png")) and (out / "noise" / "model.json").is_file()
+    wrong = cli("learn-degradation", src, "-o", out, "--method", "noise", "--noise-max-var", "30", "--overwrite")
+    assert wrong.exit_code == 1 and "--noise-rule realsr" in wrong.output
+
+
+def test_a_photo_without_flat_areas_gets_its_level_from_high_frequencies_and_the_camera_ratio():
+    """A fine texture everywhere (no flat block): the block-variance mode is texture, not noise; the
+    high-frequency energy times the camera's variance/high-frequency ratio (measured on its other photos) is."""
+    camera = Camera(sigma=6.0)
+    rng = np.random.default_rng(5)
+    texture = np.clip(128 + ndimage.gaussian_filter(rng.normal(0, 250, (256, 256, 3)), (2.5, 2.5, 0)), 0, 255)
+    textured = block_stats(camera.shoot(texture, 1))
+    assert log_mode(textured.var[:, 1]) > 4 * 36.0  # its blocks' variance is mostly texture
+    stats = [block_stats(p) for p in photos(camera, n=2, size=256, seed=30)] + [textured]
+    model = fit_camera_model(stats, 3)
+    assert model.hf_ratio == pytest.approx(1.0, abs=0.15)  # white noise
+    np.testing.assert_allclose([model.variance(128, c) for c in range(3)], 36.0, rtol=0.15)
+    assert fit_levels(textured, model.hf_ratio).sigma(128) == pytest.approx(6.0, rel=0.15)

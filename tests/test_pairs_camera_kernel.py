@@ -1,0 +1,158 @@
+"""make-pairs with learned folders: the camera kernel by default, per-photo kernels by option, centring checks on
+every kernel file (issue 19), aligned pairs from a wide kernel, and JPEG as the chain's last step (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from realsr_cli.degradations.jpeg import jpeg_compress
+from realsr_cli.degradations.kernel_centre import centre_offset, outside_mass
+from realsr_cli.degradations.kernels import blur_subsample
+from realsr_cli.degradations.resize import imresize
+from realsr_cli.errors import InputError
+from realsr_cli.io.images import read_image, write_image
+from realsr_cli.learn.kernel_io import write_kernel_pair
+from realsr_cli.learn.kernelgan import analytic_kernel, post_process_kernel
+from realsr_cli.pairs import PairsConfig, make_pairs, read_manifest, regenerate_pair
+from tests.conftest import synthetic_image
+
+
+def _hr(path: Path, n: int = 2, size: int = 64) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_image(path / f"im{i}.png", synthetic_image(size, size, seed=i))
+    return path
+
+
+def _aligned_gaussian(size: int, scale: int, sigma: float, offset: float = 0.0) -> np.ndarray:
+    """A Gaussian whose centre of mass is ``offset`` px (rows and cols) from the x``scale``-aligned centre."""
+    c = (size - 1) // 2 + (scale - 1) / 2 + offset
+    yy, xx = np.mgrid[0:size, 0:size]
+    k = np.exp(-((yy - c) ** 2 + (xx - c) ** 2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def _kernel_names(out: Path) -> set[str]:
+    return {
+        Path(op["kernel_file"]).name
+        for r in read_manifest(out)
+        for op in r["degradation"]["ops"]
+        if "kernel_file" in op
+    }
+
+
+def test_camera_kernel_by_default_per_photo_kernels_by_option(tmp_path, cli):
+    learned = tmp_path / "learned/kernels"
+    for name, sigma in (("camera", 1.5), ("p0", 1.0), ("p1", 2.0)):
+        k = _aligned_gaussian(13, 2, sigma)
+        write_kernel_pair(learned, name, k, analytic_kernel(k))
+    hr = _hr(tmp_path / "hr", 3)
+    assert cli("make-pairs", hr, "-o", tmp_path / "cam", "--kernels", learned, "-q").exit_code == 0
+    assert _kernel_names(tmp_path / "cam") == {"camera_kernel_x4.npy"}
+    result = cli("make-pairs", hr, "-o", tmp_path / "pp", "--kernels", learned, "--per-photo-kernels", "-q")
+    assert result.exit_code == 0, result.output
+    assert _kernel_names(tmp_path / "pp") <= {"p0_kernel_x4.npy", "p1_kernel_x4.npy"}
+    for out in ("cam", "pp"):
+        for record in read_manifest(tmp_path / out):
+            assert record["mode_options"]["per_photo_kernels"] == (out == "pp")
+            hr_px, lr_px = regenerate_pair(record)
+            assert np.array_equal(lr_px, read_image(tmp_path / out / record["lr"]).pixels)
+    only = tmp_path / "only"
+    k = _aligned_gaussian(13, 2, 1.5)
+    write_kernel_pair(only, "camera", k, analytic_kernel(k))
+    with pytest.raises(InputError, match="only the camera kernel"):
+        make_pairs(PairsConfig(hr, tmp_path / "x", kernels=only, per_photo_kernels=True, quiet=True))
+
+
+def test_off_centre_kernels_are_recentred_or_refused(tmp_path, cli):
+    hr = _hr(tmp_path / "hr", 1)
+    near, far = tmp_path / "near", tmp_path / "far"
+    np.save(_mkdir(near) / "a_kernel_x4.npy", _aligned_gaussian(25, 4, 1.6, offset=1.0))
+    result = cli("make-pairs", hr, "-o", tmp_path / "o1", "--kernels", near, "-q")
+    assert result.exit_code == 0 and "a_kernel_x4.npy" in result.output and "re-centred" in result.output
+    scipy_mat = pytest.importorskip("scipy.io")
+    scipy_mat.savemat(_mkdir(far) / "b_kernel_x4.mat", {"Kernel": _aligned_gaussian(25, 4, 1.6, offset=-7.0)})
+    result = cli("make-pairs", hr, "-o", tmp_path / "o2", "--kernels", far, "-q")
+    assert result.exit_code == 1 and not (tmp_path / "o2/lr").exists()
+    line = next(t for t in result.output.splitlines() if "b_kernel_x4.mat" in t)
+    assert "7.00 HR px from the x4-aligned centre" in line and "not a centred" in line
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _shift_lr_px(a: np.ndarray, b: np.ndarray, max_freq: float = 0.25) -> float:
+    """Sub-pixel shift (LR px) between two images by phase correlation: a least-squares plane fitted to the phase
+    of the windowed cross-power spectrum at low frequencies (|w| < ``max_freq`` rad/px, where blur kernels' OTFs
+    are positive; Hoge, IEEE TMI 2003)."""
+    h, w = a.shape
+    win = np.outer(np.hanning(h), np.hanning(w))
+    cross = np.fft.fft2((a - a.mean()) * win) * np.conj(np.fft.fft2((b - b.mean()) * win))
+    wy, wx = np.meshgrid(2 * np.pi * np.fft.fftfreq(h), 2 * np.pi * np.fft.fftfreq(w), indexing="ij")
+    band = (np.hypot(wy, wx) < max_freq) & (np.hypot(wy, wx) > 0)
+    weight = np.sqrt(np.abs(cross[band]))
+    design = np.stack([wy[band], wx[band]], 1) * weight[:, None]
+    dy, dx = np.linalg.lstsq(design, -np.angle(cross[band]) * weight, rcond=None)[0]
+    return float(np.hypot(dy, dx))
+
+
+def test_pairs_from_a_wide_learned_kernel_are_aligned(tmp_path):
+    """Issue 19's test: a wide (defocus-like disc, radius 5 x2 px) raw kernel off the centre of G's 13x13 support
+    gives a centred, whole x4 kernel (the old 25x25 crop cut > 1 % of it), and make-pairs' LR images line up with
+    MATLAB-bicubic-downscaled HR within 0.05 LR px (phase correlation; a kernel 2 HR px off reads 0.5 LR px)."""
+    yy, xx = np.mgrid[0:13, 0:13]
+    raw = (((yy - 5.2) ** 2 + (xx - 7.4) ** 2) <= 25).astype(np.float64)
+    raw /= raw.sum()
+    k2 = post_process_kernel(raw)
+    k4 = analytic_kernel(k2)
+    assert outside_mass(k4, 25) > 0.01 and np.abs(centre_offset(k4, 4)).max() < 0.05
+    write_kernel_pair(tmp_path / "learned/kernels", "camera", k2, k4)
+    rng = np.random.default_rng(0)
+    scene = ndimage.gaussian_filter(rng.random((512, 512)), 2.0)
+    scene = (scene - scene.min()) / (scene.max() - scene.min())
+    write_image(_mkdir(tmp_path / "hr") / "s.png", np.rint(np.repeat(scene[:, :, None], 3, 2) * 255).astype(np.uint8))
+    make_pairs(PairsConfig(tmp_path / "hr", tmp_path / "out", kernels=tmp_path / "learned/kernels", quiet=True))
+    lr = read_image(tmp_path / "out/lr/s.png").pixels[:, :, 0].astype(np.float64)
+    hr = torch.from_numpy(read_image(tmp_path / "out/hr/s.png").pixels[:, :, 0].astype(np.float64))[None, None]
+    bicubic = imresize(hr, scale=0.25)[0, 0].numpy()
+    assert _shift_lr_px(lr[4:-4, 4:-4], bicubic[4:-4, 4:-4]) < 0.05
+    shifted = np.roll(np.pad(k4, 4), 2, axis=1)  # the same kernel 2 HR px off: the measure sees 0.5 LR px
+    off = blur_subsample(hr, shifted, 4)[0, 0].numpy()
+    assert 0.45 < _shift_lr_px(off[4:-4, 4:-4], bicubic[4:-4, 4:-4]) < 0.55
+
+
+def test_jpeg_is_the_last_step_when_the_learned_folder_measured_it(tmp_path, cli):
+    learned = tmp_path / "learned"
+    k = _aligned_gaussian(13, 2, 1.2)
+    write_kernel_pair(learned / "kernels", "camera", k, analytic_kernel(k))
+    (learned / "jpeg.json").write_text(json.dumps({"detected": True, "make_pairs_qualities": [40, 40, 70]}))
+    hr = _hr(tmp_path / "hr", 2, 96)
+    args = ["--kernels", learned / "kernels", "--patch-size", "32", "-q"]
+    assert cli("make-pairs", hr, "-o", tmp_path / "on", *args).exit_code == 0
+    assert cli("make-pairs", hr, "-o", tmp_path / "off", *args, "--jpeg", "off").exit_code == 0
+    on, off = read_manifest(tmp_path / "on"), read_manifest(tmp_path / "off")
+    qualities = {r["pair_degradation"]["jpeg"]["quality"] for r in on}
+    assert qualities == {40, 70} and all("pair_degradation" not in r for r in off)
+    for a, b in zip(on, off, strict=True):
+        plain = torch.from_numpy(read_image(tmp_path / "off" / b["lr"]).pixels.transpose(2, 0, 1)[None] / 255.0)
+        expected = jpeg_compress(plain, a["pair_degradation"]["jpeg"]["quality"])[0].numpy().transpose(1, 2, 0)
+        got = read_image(tmp_path / "on" / a["lr"]).pixels
+        assert np.array_equal(got, np.rint(expected * 255).astype(np.uint8))
+        assert np.array_equal(regenerate_pair(a)[1], got)
+    fixed = cli("make-pairs", hr, "-o", tmp_path / "q", *args, "--jpeg", "85")
+    assert fixed.exit_code == 0 and {
+        r["pair_degradation"]["jpeg"]["quality"] for r in read_manifest(tmp_path / "q")
+    } == {85}
+    bad = cli("make-pairs", hr, "-o", tmp_path / "b", *args, "--jpeg", "101")
+    assert bad.exit_code == 1 and "1..100" in bad.output
+    (learned / "jpeg.json").write_text(json.dumps({"detected": False, "make_pairs_qualities": []}))
+    assert cli("make-pairs", hr, "-o", tmp_path / "none", *args).exit_code == 0
+    assert all("pair_degradation" not in r for r in read_manifest(tmp_path / "none"))
