@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy.io import savemat
 
+from realsr_cli.degradations.kernel_centre import recentre
 from realsr_cli.degradations.kernels import blur_subsample, gaussian_kernel
 from realsr_cli.degradations.noise import inject_noise, load_noise_patch
 from realsr_cli.degradations.pipeline import Degradation
@@ -112,8 +113,8 @@ def test_kernel_noise_preset_matches_manual_model(kernel_noise_dirs):
         down, patch = params["ops"]
         files.add(down["kernel_file"])
         kernel = np.load(down["kernel_file"]) if down["kernel_file"].endswith(".npy") else None
-        if kernel is not None:
-            expected = blur_subsample(HR, kernel, 4)
+        if kernel is not None:  # pixel-centred: re-centred on the x4-aligned centre (1.5 px away) when loaded
+            expected = blur_subsample(HR, recentre(kernel, 4, order=1), 4)
             expected = inject_noise(expected, load_noise_patch(patch["file"]), tuple(patch["offset"]))
             assert torch.equal(deg.apply(HR, params), expected)
     assert len(files) == 2

@@ -49,18 +49,17 @@ def make_clip(path: Path) -> Path:
 def probe(path: Path) -> dict:
     with av.open(str(path)) as container:
         video = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(video))
-    with av.open(str(path)) as container:
-        audio = container.streams.audio
-        samples = sum(f.samples for f in container.decode(audio[0])) if audio else 0
-        seconds = samples / audio[0].rate if audio else 0.0
-        return {
-            "frames": frames,
+        info = {
             "size": (video.codec_context.height, video.codec_context.width),
             "fps": Fraction(video.average_rate),
-            "audio": [(a.codec_context.name, a.rate) for a in audio],
-            "audio_seconds": seconds,
+            "frames": sum(1 for _ in container.decode(video)),
         }
+    with av.open(str(path)) as container:
+        audio = container.streams.audio
+        info["audio"] = [(a.codec_context.name, a.rate) for a in audio]
+        samples = sum(f.samples for f in container.decode(audio[0])) if audio else 0
+        info["audio_seconds"] = samples / audio[0].rate if audio else 0.0
+    return info
 
 
 @pytest.fixture

@@ -99,23 +99,28 @@ def _reference_kind(ref: np.ndarray, height: int, width: int, path: Path) -> str
 
 
 class _Scores:
-    """PSNR / SSIM / LPIPS of 8-bit RGB arrays against GT (LPIPS dropped, once, when its weights are missing)."""
+    """PSNR / SSIM / LPIPS of 8-bit RGB arrays against GT; the metric models load at the first GT figure (LPIPS
+    is dropped, with one warning, when its weights are missing)."""
 
     def __init__(self, options: CompareOptions) -> None:
+        self.options = options
+        self.metrics = tuple(m for m in options.metrics if m in FIGURE_METRICS)
+        self.scorer = None
+
+    def _load(self) -> Any:
         from realsr_cli.scoring import ScoreOptions, Scorer
 
-        metrics = tuple(m for m in options.metrics if m in FIGURE_METRICS)
+        o = self.options
         try:
-            self.scorer = Scorer(
-                ScoreOptions(metrics=metrics, device=options.device, lpips_weights=options.lpips_weights)
-            )
+            return Scorer(ScoreOptions(metrics=self.metrics, device=o.device, lpips_weights=o.lpips_weights))
         except WeightsNotFoundError as exc:
             warn_line(f"compare: no LPIPS in the labels ({exc})")
-            metrics = tuple(m for m in metrics if m != "lpips")
-            self.scorer = Scorer(ScoreOptions(metrics=metrics, device=options.device))
-        self.metrics = metrics
+            self.metrics = tuple(m for m in self.metrics if m != "lpips")
+            return Scorer(ScoreOptions(metrics=self.metrics, device=o.device))
 
     def __call__(self, sr: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+        self.scorer = self.scorer or self._load()
+
         def unit(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(a.astype(np.float64) / 255.0).permute(2, 0, 1)[None].to(self.scorer.device)
 

@@ -14,6 +14,7 @@ import http.client
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from realsr_cli import __version__
 from realsr_cli.errors import WeightsNotFoundError
@@ -37,7 +38,7 @@ def _open(url: str, offset: int):
     return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 - https/http URLs of weights files
 
 
-def _hash_prefix(part: Path, digest: hashlib._Hash) -> None:
+def _hash_prefix(part: Path, digest: Any) -> None:
     with part.open("rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
@@ -73,7 +74,9 @@ def _stream(url: str, dest: Path, part: Path, quiet: bool) -> str:
     return digest.hexdigest()
 
 
-def _copy(response, part: Path, mode: str, digest, done: int, total: int | None, label: str, quiet: bool) -> None:
+def _copy(
+    response: Any, part: Path, mode: str, digest: Any, done: int, total: int | None, label: str, quiet: bool
+) -> None:
     from realsr_cli.console import make_progress
 
     with make_progress(quiet) as progress, part.open(mode) as out:
