@@ -133,23 +133,26 @@ def command(
 
 
 def _print(report: dict) -> None:
-    table = Table(title=f"learn-degradation x{report['scale']}: {', '.join(report['methods'])}")
-    for col in ("image", "kernel size", "sigma major/minor", "angle", "noise patches", "noise sigma", "seconds"):
-        table.add_column(col, justify="left" if col == "image" else "right")
     key = f"x{report['scale']}"
+    per_photo = any(e.get("kernel") for e in report["images"])  # the default is one camera kernel, printed below
+    columns = ["image"] + (["kernel size", "sigma major/minor", "angle", "seconds"] if per_photo else [])
+    columns += ["noise patches", "noise sigma"]
+    table = Table(title=f"learn-degradation x{report['scale']}: {', '.join(report['methods'])}")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "image" else "right")
     for e in report["images"]:
         k, n = e.get("kernel"), e.get("noise")
         ks = k[key] if k else None
-        sigma = n and n["sigma"]
-        table.add_row(
-            e["name"],
-            "x".join(map(str, ks["size"])) if ks else "-",
-            f"{ks['sigma_major']:.2f}/{ks['sigma_minor']:.2f}" if ks else "-",
-            f"{ks['angle_deg']:.0f}" if ks else "-",
-            str(n["patches"]) if n else "-",
-            f"{sigma:.2f}" if n else "-",
-            f"{k['seconds']:.1f}" if k else "-",
-        )
+        row = [e["name"]]
+        if per_photo:
+            row += [
+                "x".join(map(str, ks["size"])) if ks else "-",
+                f"{ks['sigma_major']:.2f}/{ks['sigma_minor']:.2f}" if ks else "-",
+                f"{ks['angle_deg']:.0f}" if ks else "-",
+                f"{k['seconds']:.1f}" if k else "-",
+            ]
+        row += [str(n["patches"]) if n else "-", f"{n['sigma']:.2f}" if n else "-"]
+        table.add_row(*row)
     out_console.print(table)
     _print_camera(report)
     model = report.get("noise_model")
@@ -170,7 +173,7 @@ def _print_camera(report: dict) -> None:
         angle = f"{k['angle_deg']:.0f} deg (spread {sp['angle_std_deg']:.0f})" if sp["angle_defined"] else "isotropic"
         verdict = "reliable" if cam["reliable"] else "UNRELIABLE: " + "; ".join(cam["reasons"])
         out_console.print(
-            f"camera kernel {key} ({cam['estimate']}, {sp['estimates']} of {len(cam['estimates'])} estimates agree): "
+            f"camera kernel {key} ({cam['estimate']}, {sp['estimates']} of {len(cam['estimates'])} estimates kept): "
             f"sigma {k['sigma_major']:.2f}/{k['sigma_minor']:.2f} px (spread {sp['sigma_major']['std']:.2f}/"
             f"{sp['sigma_minor']['std']:.2f}), {angle}; {verdict}"
         )

@@ -5,17 +5,27 @@ finds it beside the ``--kernels`` (or ``--noise-patches``) folder and, when the 
 compresses every LR pair after the kernel and the noise (kernel -> noise -> JPEG, the order of a camera), at a
 quality drawn per pair from the photos' measured qualities. ``--jpeg off`` disables it, ``--jpeg N`` fixes the
 quality, ``--jpeg FILE`` reads another ``jpeg.json``.
+
+The camera's noise (patches and ``noise/model.json``) is measured in its JPEG files, i.e. after its JPEG. Added to
+a pair and compressed again at the same quality it would lose as much once more (sigma 10 in the camera is 5.4 in
+its q75 files and 2.4 after a second q75). :func:`jpeg_noise_gain` undoes that: the noise op's ``strength`` is
+scaled so that, after the pair's JPEG, flat regions carry the measured (post-JPEG) level again — calibrated on
+mid-grey (the noise was measured on flat windows) with the noise's own spectrum (the patch itself; white noise for
+the model, which synthesises white noise), and recorded in the op so the pair replays exactly.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.errors import InputError
 from realsr_cli.learn.jpeg_quality import JPEG_FILE
 
@@ -74,3 +84,48 @@ def jpeg_option(step: JpegStep | None) -> str:
     if step is None:
         return "off"
     return str(step.qualities[0]) if step.source.startswith("--jpeg") else step.source
+
+
+MAX_NOISE_GAIN = 4.0
+CALIBRATION_SIZE = 64
+
+
+def white_noise(sigma: float, size: int = CALIBRATION_SIZE) -> torch.Tensor:
+    """A fixed-seed (1, 3, size, size) white Gaussian field of std ``sigma`` (0-255), in [0, 1] units."""
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(1, 3, size, size, generator=gen, dtype=torch.float64) * (sigma / 255.0)
+
+
+def jpeg_noise_gain(noise: torch.Tensor, quality: int) -> float:
+    """Factor ``g``: mid-grey plus ``g * noise`` keeps the std of ``noise`` after JPEG at ``quality``.
+
+    ``noise``: a zero-mean (1, 3, h, w) field in [0, 1] units with the camera noise's spectrum (a patch of it, or
+    white noise for the noise model). Bisection over ``g`` in [1, ``MAX_NOISE_GAIN``]; rounded to 3 decimals (it is
+    recorded in the manifest)."""
+    noise = noise.double()
+    target = float(noise.std())
+    if target <= 0:
+        return 1.0
+
+    def kept(gain: float) -> float:
+        return float(jpeg_compress((0.5 + gain * noise).clamp(0, 1).float(), int(quality)).double().std())
+
+    low, high = 1.0, MAX_NOISE_GAIN
+    if kept(low) >= target:
+        return 1.0
+    if kept(high) <= target:
+        return high
+    for _ in range(12):
+        mid = (low + high) / 2
+        low, high = (mid, high) if kept(mid) < target else (low, mid)
+    return round((low + high) / 2, 3)
+
+
+def compensate_noise(ops: list[dict[str, Any]], quality: int, gain_of: Callable[[dict[str, Any], int], float]) -> None:
+    """Scale each camera-noise op (``noise_patch``, ``noise_model``) for the JPEG that follows; ``gain_of(op, q)``
+    is its :func:`jpeg_noise_gain`. Records ``jpeg_gain`` in the op."""
+    for op in ops:
+        if op.get("op") in ("noise_patch", "noise_model") and "jpeg_gain" not in op:
+            gain = gain_of(op, int(quality))
+            op["strength"] = float(op.get("strength", 1.0)) * gain
+            op["jpeg_gain"] = gain

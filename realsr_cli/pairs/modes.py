@@ -34,7 +34,7 @@ from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
-from realsr_cli.pairs.jpeg_step import jpeg_option
+from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_option
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
 UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
@@ -242,6 +242,7 @@ class KernelNoiseMode(RecipeMode):
         self.kernel_files = find_kernel_files(self.kernels_dir, self.scale, per_photo=self.per_photo_kernels)
         check_kernel_centres(self.kernel_files, self.scale)
         self.jpeg = resolve_jpeg(jpeg, self.kernels_dir, self.noise_dir)
+        self._gains: dict[tuple[str, int], float] = {}
         config = load_preset("kernel-noise", "degradation")
         noise_steps = [step for step in config["steps"] if step.get("op") == "noise_patch"]
         config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
@@ -270,7 +271,24 @@ class KernelNoiseMode(RecipeMode):
         if self.jpeg is None:
             return params
         params = params if params is not None else {"ops": []}
-        return {**params, "jpeg": self.jpeg.sample(rng)}
+        jpeg = self.jpeg.sample(rng)
+        compensate_noise(params["ops"], jpeg["quality"], self.noise_gain)
+        return {**params, "jpeg": jpeg}
+
+    def noise_gain(self, op: dict[str, Any], quality: int) -> float:
+        """How much to amplify a camera-noise op so it survives the pair's JPEG (cached per patch file / quality)."""
+        from realsr_cli.pairs.jpeg_step import jpeg_noise_gain, white_noise
+
+        key = (op.get("file", "model"), quality)
+        if key not in self._gains:
+            if op["op"] == "noise_patch":
+                patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
+                field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
+            else:
+                variances = [a * 127.5 + b for a, b in zip(op["a"], op["b"], strict=True)]
+                field = white_noise(float(np.sqrt(np.mean(variances))))
+            self._gains[key] = jpeg_noise_gain(field, quality)
+        return self._gains[key]
 
     def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
         if params is None:
