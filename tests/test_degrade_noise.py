@@ -13,6 +13,7 @@ from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.noise import (
     NoisePatchBank,
     add_gaussian,
+    add_model_noise,
     add_poisson,
     add_poisson_gaussian,
     add_realesrgan_poisson,
@@ -83,6 +84,15 @@ def test_noise_is_deterministic_per_seed():
     x = torch.rand(1, 3, 16, 16)
     assert torch.equal(add_poisson_gaussian(x, 3.0, _gen(5)), add_poisson_gaussian(x, 3.0, _gen(5)))
     assert not torch.equal(add_gaussian(x, 3.0, _gen(5)), add_gaussian(x, 3.0, _gen(6)))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_model_noise_leaves_alpha_alone(channels):
+    x = torch.full((1, channels + 1, 16, 16), 0.5)
+    a, b, corr = [0.5] * channels, [20.0] * channels, np.eye(channels).tolist()
+    y = add_model_noise(x, a, b, corr, _gen(3))
+    assert torch.equal(y[:, -1], x[:, -1])
+    assert torch.equal(y[:, :-1], add_model_noise(x[:, :-1], a, b, corr, _gen(3)))
 
 
 def test_tile_noise_mirrors():

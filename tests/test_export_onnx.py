@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 
 import numpy as np
 import onnx
@@ -13,7 +15,8 @@ from typer.testing import CliRunner
 
 from realsr_cli.archs import build_arch
 from realsr_cli.cli.main import app
-from realsr_cli.errors import InputError
+from realsr_cli.errors import InputError, OutputExistsError
+from realsr_cli.models import onnx_export
 from realsr_cli.models.checkpoint import save_model
 from realsr_cli.models.loading import load_sr_model
 from realsr_cli.models.onnx_export import OPSET, export_onnx, random_image
@@ -56,3 +59,40 @@ def test_cli_export_of_the_default_model(tmp_path) -> None:
 def test_export_refuses_other_suffixes(tmp_path) -> None:
     with pytest.raises(InputError, match=r"must end in \.onnx"):
         export_onnx("default", tmp_path / "model.pt")
+
+
+def _tiny(tmp_path):
+    torch.manual_seed(0)
+    net = build_arch("srvggnet-compact", scale=2, **TINY["srvggnet-compact"])
+    return save_model(tmp_path / "model.pt", net, arch="srvggnet-compact", arch_args=TINY["srvggnet-compact"], scale=2)
+
+
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_missing_onnx_packages_name_the_extra(tmp_path, monkeypatch, missing) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # ``import onnx`` now raises ImportError
+    src, out = _tiny(tmp_path), tmp_path / "model.onnx"
+    with pytest.raises(InputError, match=re.escape("pip install 'realsr-cli[onnx]'")):
+        export_onnx(src, out, size=16)
+    assert not out.exists()
+    result = CliRunner().invoke(app, ["export", str(src), "-o", str(out)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "realsr-cli[onnx]" in lines[0]
+
+
+def test_metadata_step_without_onnx_is_an_input_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(InputError, match=r"realsr-cli\[onnx\]"):
+        onnx_export._add_metadata(tmp_path / "m.onnx", {})
+
+
+def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch) -> None:
+    out, real = tmp_path / "model.onnx", onnx_export._add_metadata
+
+    def racing(path, meta) -> None:  # another run publishes the output while this one exports
+        real(path, meta)
+        out.write_bytes(b"theirs")
+
+    monkeypatch.setattr(onnx_export, "_add_metadata", racing)
+    with pytest.raises(OutputExistsError):
+        export_onnx(_tiny(tmp_path), out, size=16, check=False)
+    assert out.read_bytes() == b"theirs"

@@ -89,3 +89,26 @@ def test_empty_folder_and_bad_options(tmp_path: Path, cli):
     assert result.exit_code == 1 and "x2 and x4" in result.output
     result = cli("learn-degradation", src, "-o", tmp_path / "o", "--method", "kernelgan,magic")
     assert result.exit_code == 1 and "expected a comma list" in result.output
+
+
+def test_overwrite_removes_stale_patches_and_camera_files_and_report_records_options(tmp_path: Path):
+    from realsr_cli.learn.noise_patches import AdaptiveRule
+    from realsr_cli.learn.pipeline import LearnOptions, learn_degradation
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    write_image(src / "flat.png", np.clip(np.rint(120 + rng.normal(0, 3.0, (96, 96, 3))), 0, 255).astype(np.uint8))
+    (out / "noise").mkdir(parents=True)
+    stale = [out / "noise" / n for n in ("gone_0_0.png", "gone_32_64.png", "flat_1_2.png", "model.json")]
+    kept = [out / "noise" / "notes_a_b.png", out / "noise" / "readme.txt"]
+    for path in [*stale, *kept, out / "jpeg.json"]:
+        path.write_bytes(b"old")
+    opts = LearnOptions(methods=("jpeg",), overwrite=True, quiet=True, seed=5, noise=AdaptiveRule(tolerance=1.4))
+    report = learn_degradation(src, out, opts)
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)
+    assert (out / "jpeg.json").read_bytes() != b"old"  # jpeg ran: rewritten
+    assert report["seed"] == 5 and report["kernel_batch"] == 8 and report["per_photo_kernels"] is False
+    assert report["noise_rule"] == {**report["noise_rule"], "rule": "adaptive", "window": 64, "tolerance": 1.4}
+    learn_degradation(src, out, LearnOptions(methods=("noise",), overwrite=True, quiet=True))
+    assert not (out / "jpeg.json").exists() and (out / "noise" / "model.json").is_file()

@@ -85,3 +85,21 @@ def test_camera_summary_and_learn_cli_jpeg_json(tmp_path, cli):
     assert report["jpeg"]["quality_median"] == 60 and report["images"][0]["jpeg"]["exact"]
     none = jq.camera_summary({"a": jq.JpegEstimate(False, None, None, "none")})
     assert not none["detected"] and none["make_pairs_qualities"] == []
+
+
+def test_camera_with_mostly_unknown_quality_jpeg_is_detected(tmp_path):
+    from realsr_cli.errors import InputError
+    from realsr_cli.pairs.jpeg_step import read_jpeg_file
+
+    unknown = jq.JpegEstimate(True, None, None, "blockiness", blockiness=1.3)
+    known = jq.JpegEstimate(True, 70, (68, 72), "recompression")
+    clean = jq.JpegEstimate(False, None, None, "none")
+    mixed = jq.camera_summary({"a": unknown, "b": unknown, "c": known, "d": clean})
+    assert mixed["detected"] and mixed["photos_with_jpeg"] == 3 and mixed["photos_with_quality"] == 1
+    assert mixed["make_pairs_qualities"] == [70] and mixed["quality_range"] == [68, 72]
+    only_unknown = jq.camera_summary({"a": unknown, "b": unknown, "d": clean})
+    assert only_unknown["detected"] and only_unknown["make_pairs_qualities"] == [] and "note" in only_unknown
+    path = tmp_path / "jpeg.json"
+    path.write_text(json.dumps(only_unknown))
+    with pytest.raises(InputError, match="unknown quality.*--jpeg N"):
+        read_jpeg_file(path)

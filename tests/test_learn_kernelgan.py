@@ -164,3 +164,17 @@ def test_same_seed_same_kernels_and_batching_only_changes_rounding():
     np.testing.assert_array_equal(a, again)
     np.testing.assert_allclose(batched[0].raw, a, rtol=1e-4, atol=1e-6 * np.abs(a).max())
     assert np.abs(batched[1].raw - a).max() > 1e-3 * np.abs(a).max()  # the other image has its own G
+
+
+def test_restarts_of_one_photo_compute_its_crop_maps_once(monkeypatch):
+    from realsr_cli.learn import kernelgan
+
+    calls = []
+    real = kernelgan.crop_maps
+    monkeypatch.setattr(kernelgan, "crop_maps", lambda img, c: calls.append(id(img)) or real(img, c))
+    monkeypatch.setattr(kernelgan, "_run", lambda *args, **kwargs: [])
+    rng = np.random.default_rng(0)
+    one, two = (prepare_image(ndimage.gaussian_filter(rng.random((100, 110, 3)), (1.2, 1.2, 0))) for _ in range(2))
+    rngs = [np.random.default_rng(i) for i in range(5)]
+    estimate_kernels([one, one, one, two, two], rngs, KernelGANConfig(iters=1))
+    assert calls == [id(one), id(two)]

@@ -166,11 +166,19 @@ def test_url_spec_trust_on_first_use_then_verified(server, tmp_path, cache) -> N
     server.files["/dl/any_model.pth"] = data
     url = _url(server, "/dl/any_model.pth")
     path = zoo.resolve_model(Path(url))  # a URL that went through Path (``https:/...``) still works
-    assert path == cache / "any_model.pth" and path.read_bytes() == data
+    assert path.parent == cache and path.name.endswith("-any_model.pth") and path.read_bytes() == data
     assert load_sr_model(url).scale == 2
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # tampered: differs from the hash recorded at first use
     with pytest.raises(InputError, match="recorded at first use"):
         zoo.resolve_model(url)
+
+
+def test_two_urls_with_one_file_name_get_their_own_files(server, tmp_path, cache) -> None:
+    first, second = _model_bytes(tmp_path), b"other weights" * 10
+    server.files["/a/weights.pth"], server.files["/b/weights.pth"] = first, second
+    path_a = zoo.resolve_model(_url(server, "/a/weights.pth"))
+    path_b = zoo.resolve_model(_url(server, "/b/weights.pth"))
+    assert path_a != path_b and path_a.read_bytes() == first and path_b.read_bytes() == second
 
 
 def test_cli_models_list_and_fetch(server, tmp_path, monkeypatch, cache) -> None:
@@ -188,8 +196,11 @@ def test_cli_models_list_and_fetch(server, tmp_path, monkeypatch, cache) -> None
     with pytest.raises(InputError, match="backbone"):
         zoo.resolve_model("tinynet")
     out = tmp_path / "list.json"
+    monkeypatch.setenv("COLUMNS", "300")  # the whole table, the "cached" column included
     result = runner.invoke(app, ["models", "list", "--json", str(out)])
     assert result.exit_code == 0, result.output
+    assert "[green]" not in result.output and "[/" not in result.output  # a styled cell, not literal markup
+    assert any(line.split("│")[-2].strip() == "yes" for line in result.output.splitlines() if "tinynet" in line)
     rows = {r["name"]: r for r in json.loads(out.read_text())}
     assert sum(r["kind"] == "sr" for r in rows.values()) >= 10
     assert rows["tinynet"]["cached"] and not rows["BSRGAN"]["cached"]

@@ -185,3 +185,33 @@ def test_camera_noise_keeps_its_measured_level_through_the_jpeg_step(tmp_path, c
         stds.append(lr.std(axis=(0, 1)).mean())
         assert np.array_equal(regenerate_pair(record)[1], read_image(tmp_path / "pairs" / record["lr"]).pixels)
     assert abs(np.mean(stds) / 6.0 - 1) < 0.15, stds
+
+
+@pytest.mark.parametrize("mode", [["--kernels"], ["--preset", "kernel-noise", "--kernels"]])
+def test_pairs_replay_after_the_noise_model_and_jpeg_json_moved(tmp_path, cli, mode):
+    """Each noise_model op carries the model inline and each pair its JPEG quality: replay needs neither file."""
+    from realsr_cli.degradations.noise import NoiseModel
+    from realsr_cli.learn.noise_model import write_model
+
+    learned = tmp_path / "learned"
+    k = _aligned_gaussian(13, 2, 1.0)
+    write_kernel_pair(learned / "kernels", "camera", k, analytic_kernel(k))
+    write_model(learned / "model.json", NoiseModel(a=[0.5] * 3, b=[9.0] * 3, correlation=np.eye(3).tolist()), False)
+    jpeg = ["--jpeg", learned / "jpeg.json"] if mode == ["--kernels"] else []
+    (learned / "jpeg.json").write_text(json.dumps({"detected": True, "make_pairs_qualities": [60, 80]}))
+    args = [*mode, learned / "kernels", "--noise-model", learned / "model.json", *jpeg, "--patch-size", "32", "-q"]
+    result = cli("make-pairs", _hr(tmp_path / "hr", 1, 96), "-o", tmp_path / "pairs", *args)
+    assert result.exit_code == 0, result.output
+    (learned / "model.json").rename(tmp_path / "model.json")
+    (learned / "jpeg.json").rename(tmp_path / "jpeg.json")
+    records = read_manifest(tmp_path / "pairs")
+    assert all(op["op"] == "noise_model" for r in records for op in _noise_ops(r))
+    for record in records:
+        assert np.array_equal(regenerate_pair(record)[1], read_image(tmp_path / "pairs" / record["lr"]).pixels)
+
+
+def _noise_ops(record: dict) -> list[dict]:
+    ops = record.get("pair_degradation", {}).get("ops", []) + record["degradation"]["ops"]
+    found = [op for op in ops if op["op"].startswith("noise")]
+    assert found
+    return found

@@ -234,6 +234,22 @@ def test_errors_for_missing_and_empty_folders(tmp_path, cli):
     assert result.exit_code == 1 and "holds no images" in result.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "flags"),
+    [
+        (["--preset", "bicubic", "--jpeg", "off"], "--jpeg"),
+        (["--self", "--jpeg", "90"], "--jpeg"),
+        (["--preset", "bicubic", "--per-photo-kernels"], "--per-photo-kernels"),
+        (["--self", "--per-photo-kernels", "--jpeg", "auto"], "--per-photo-kernels and --jpeg"),
+    ],
+)
+def test_kernel_mode_options_are_refused_in_other_modes(tmp_path, cli, extra, flags):
+    hr_dir = _folder(tmp_path / "hr", [(32, 32)])
+    result = cli("make-pairs", hr_dir, "-o", tmp_path / "out", "-s", "4", *extra)
+    assert result.exit_code == 1 and f"{flags}: only for the kernel + noise mode" in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_kernel_larger_than_image_is_a_clear_per_file_error(tmp_path, cli):
     hr_dir = _folder(tmp_path / "hr", [(12, 12), (40, 40)])
     (tmp_path / "k").mkdir()

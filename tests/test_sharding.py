@@ -86,3 +86,21 @@ def test_make_pairs_two_shards_equal_one_process(photos, tmp_path) -> None:
     assert one["pairs.jsonl"].count(b"\n") >= 10 and one == two
     again = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "two"), "--shard", "1/2", "-q"])
     assert again.exit_code == 1 and "shard 1/2" in again.output
+
+
+def test_rerun_with_other_options_never_merges_the_earlier_runs_shards(photos, tmp_path) -> None:
+    common = ["make-pairs", str(photos), "-s", "2", "--preset", "generic", "--patch-size", "8", "--device", "cpu"]
+
+    def run(seed: int, out: Path, *extra: str) -> None:
+        result = CliRunner().invoke(app, [*common, "--seed", str(seed), "-o", str(out), *extra, "-q"])
+        assert result.exit_code == 0, result.output
+
+    run(4, tmp_path / "one")
+    two = tmp_path / "two"
+    for i in range(2):
+        run(3, two, "--shard", f"{i}/2")
+    earlier = (two / "pairs.jsonl").read_bytes()
+    run(4, two, "--shard", "0/2", "--overwrite")  # shard 1/2 of seed 3 is still in shards/: not this run's
+    assert (two / "pairs.jsonl").read_bytes() == earlier
+    run(4, two, "--shard", "1/2", "--overwrite")
+    assert (two / "pairs.jsonl").read_bytes() == (tmp_path / "one" / "pairs.jsonl").read_bytes() != earlier

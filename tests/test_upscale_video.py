@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from realsr_cli.archs import build_arch
 from realsr_cli.cli.main import app
+from realsr_cli.errors import OutputExistsError
 from realsr_cli.models.checkpoint import save_model
 from realsr_cli.models.loading import load_sr_model
 from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler
@@ -109,3 +111,62 @@ def test_interrupted_video_resumes_from_the_last_segment(clip, tiny_model, tmp_p
     assert report.upscaled == FPS * SECONDS - FPS and report.frames == FPS * SECONDS and report.audio_streams == 1
     info = probe(out)
     assert info["frames"] == FPS * SECONDS and info["fps"] == FPS and not parts.exists()
+
+
+def _engine(model: Path, **options) -> Upscaler:
+    return Upscaler([load_sr_model(model)], torch.device("cpu"), UpscaleOptions(**options))
+
+
+def _interrupt(engine: Upscaler, clip: Path, out: Path) -> None:
+    """Run until frame 15 (segment 0 of 1 s finished), then stop as Ctrl-C would."""
+    real, calls = engine.upscale_pixels, {"n": 0}
+
+    def failing(pixels):
+        calls["n"] += 1
+        if calls["n"] == 15:
+            raise KeyboardInterrupt
+        return real(pixels)
+
+    engine.upscale_pixels = failing
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(clip, out, engine, segment_seconds=1.0, quiet=True)
+    engine.upscale_pixels = real
+    assert (out.parent / f".{out.name}.parts" / "seg_00000.mp4").is_file()
+
+
+@pytest.mark.parametrize("change", ["overwrite", "crf", "weights", "tile", "input"])
+def test_stale_segments_are_not_reused(clip, tiny_model, tmp_path, change) -> None:
+    out = tmp_path / "out.mp4"
+    _interrupt(_engine(tiny_model), clip, out)
+    engine, kwargs = _engine(tiny_model), {"segment_seconds": 1.0, "quiet": True}
+    if change == "overwrite":
+        kwargs["overwrite"] = True
+    elif change == "crf":
+        kwargs["crf"] = 30
+    elif change == "weights":
+        torch.manual_seed(1)
+        args = {"num_feat": 8, "num_conv": 2}
+        net = build_arch("srvggnet-compact", scale=2, **args)
+        other = save_model(tmp_path / "other.pt", net, arch="srvggnet-compact", arch_args=args, scale=2)
+        engine = _engine(other)
+    elif change == "tile":
+        engine = _engine(tiny_model, tile=16)
+    else:
+        stat = clip.stat()
+        os.utime(clip, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    report = upscale_video(clip, out, engine, **kwargs)
+    assert report.upscaled == FPS * SECONDS  # every frame again: segment 0 of the earlier run was discarded
+
+
+def test_output_created_meanwhile_is_not_replaced(clip, tiny_model, tmp_path) -> None:
+    out, engine = tmp_path / "out.mp4", _engine(tiny_model)
+    real = engine.upscale_pixels
+
+    def racing(pixels):  # another run publishes the output while this one upscales
+        out.write_bytes(b"theirs")
+        return real(pixels)
+
+    engine.upscale_pixels = racing
+    with pytest.raises(OutputExistsError):
+        upscale_video(clip, out, engine, quiet=True)
+    assert out.read_bytes() == b"theirs"

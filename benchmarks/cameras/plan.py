@@ -2,7 +2,7 @@
 
 Images come from ``../shared/data/hr-train`` in three disjoint index ranges: clean training HR (halved, as every
 training set of this project), the cameras' source photos (the camera applied to the full-size photo, so its
-photos are ~500 x 330 px, large enough for learn-degradation's default 256-px noise windows) and the held-out test
+photos are ~500 x 330 px and hold many of learn-degradation's adaptive 64-px noise windows) and the held-out test
 photos (halved HR = ground truth; the camera applied to it = the LR input). Every way is trained with the same
 network, iterations, batch, crop and seed (``presets/train/default-x4.yaml`` with 96-px crops, batch 8, 300
 iterations: its cosine period stretched to them; EMA off, as its 0.999 averages over ~1,000 steps, longer than the

@@ -179,7 +179,8 @@ def _print_camera(report: dict) -> None:
         )
     jpeg = report.get("jpeg")
     if jpeg:
-        text = "no JPEG found" if not jpeg["detected"] else f"JPEG quality {jpeg['quality_median']}"
-        if jpeg["detected"]:
-            text += f" (range {jpeg['quality_range'][0]}-{jpeg['quality_range'][1]}, {jpeg['method']})"
+        text = "no JPEG found" if not jpeg["detected"] else f"JPEG of unknown quality ({jpeg['method']})"
+        if jpeg["quality_range"]:
+            low, high = jpeg["quality_range"]
+            text = f"JPEG quality {jpeg['quality_median']} (range {low}-{high}, {jpeg['method']})"
         out_console.print(f"{text} -> {jpeg['file']}")

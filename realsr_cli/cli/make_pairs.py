@@ -49,9 +49,11 @@ def command(
         ),
     ] = False,
     jpeg: Annotated[
-        str,
-        typer.Option("--jpeg", help="Mode 1, last step: auto (the learned jpeg.json) | off | a quality | FILE."),
-    ] = "auto",
+        str | None,
+        typer.Option(
+            "--jpeg", help="Mode 1, last step: auto (default: the learned jpeg.json) | off | a quality | FILE."
+        ),
+    ] = None,
     add_source: Annotated[
         Path | None, typer.Option("--add-source", help="Also use these real photos, downscaled, as extra HR images.")
     ] = None,

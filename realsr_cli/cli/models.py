@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from realsr_cli.cli.common import JsonOpt, OverwriteOpt, QuietOpt, handle_errors, write_json_result
 from realsr_cli.console import info_line, out_console
@@ -51,7 +52,7 @@ def list_command(json_file: JsonOpt = None, overwrite: OverwriteOpt = False) -> 
         table.add_column(column, justify="right" if column in ("scale", "size") else "left", no_wrap=column == "name")
     for r in rows:
         scale = f"x{r['scale']}" if r["kind"] == "sr" else "-"
-        cached = "[green]yes[/green]" if r["cached"] else "no"
+        cached = Text("yes", style="green") if r["cached"] else Text("no")
         table.add_row(
             str(r["name"]), str(r["arch"]), scale, str(r["license"]), str(r["size"]), str(r["source"]),
             str(r["sha256"]), cached,

@@ -281,7 +281,11 @@ def add_model_noise(
     Draws ``z ~ N(0, I)`` (B, C_model, H, W) on the CPU, colours it by the Cholesky factor of R, scales each channel
     by its signal-dependent standard deviation (from the clean ``x``). A 3-channel model on a 1-channel image uses
     the channel-averaged a and b; a 1-channel model on a 3-channel image adds the same noise plane to every channel.
+    The alpha channel of a 2- or 4-channel image (the last) is left as it is.
     """
+    if x.shape[1] in (2, 4):
+        colour = add_model_noise(x[:, :-1], a, b, correlation, gen, strength, clip)
+        return torch.cat([colour, x[:, -1:]], dim=1)
     bsz, c, h, w = x.shape
     a_t, b_t, corr = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(correlation, np.float64)
     if len(a_t) != c and len(a_t) == 3:

@@ -182,7 +182,7 @@ def compare(reference: str | Path, methods: list[Method], output: str | Path, op
     if options.html:
         from realsr_cli.figures.slider import write_slider_page
 
-        write_slider_page(options.html, pages)
+        write_slider_page(options.html, pages, overwrite=options.overwrite)
     return figures
 
 

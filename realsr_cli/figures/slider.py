@@ -55,5 +55,8 @@ def slider_page(pages: list[tuple[str, list[tuple[str, np.ndarray]]]]) -> str:
     )
 
 
-def write_slider_page(path: Path, pages: list[tuple[str, list[tuple[str, np.ndarray]]]]) -> Path:
-    return atomic_write_text(path, slider_page(pages))
+def write_slider_page(
+    path: Path, pages: list[tuple[str, list[tuple[str, np.ndarray]]]], *, overwrite: bool = False
+) -> Path:
+    """Write the page; without ``overwrite`` the name is created exclusively (``OutputExistsError`` when taken)."""
+    return atomic_write_text(path, slider_page(pages), overwrite=overwrite)

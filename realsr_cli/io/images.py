@@ -3,8 +3,10 @@
 Pixels are numpy arrays of shape (H, W, C) in RGB(A) channel order (C = 1 for gray), with the file's own
 dtype (uint8 or uint16) so that 16-bit images are never silently quantised. Decoding is done by OpenCV;
 Pillow reads only the header (size, EXIF orientation, ICC profile, DPI, palette mode). An image whose header
-claims more pixels than the pixel budget (:func:`pixel_budget`) is refused before anything is decoded. A JPEG is
-decoded up to its end-of-image marker (data appended after it, as in phone motion photos, is ignored).
+claims more pixels than the pixel budget (:func:`pixel_budget`) is refused before anything is decoded (the size
+comes from :mod:`realsr_cli.io.header_size` when Pillow cannot open the file). A JPEG is decoded up to its
+end-of-image marker (data appended after it, as in phone motion photos, is ignored). Pillow's and OpenCV's
+process-wide settings are changed only during a read (:mod:`realsr_cli.io.decoder_scope`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from PIL import Image as PILImage
 
 from realsr_cli.errors import ImageReadError, InputError, RealSRError
 from realsr_cli.io.atomic import atomic_write_bytes, ensure_writable
+from realsr_cli.io.decoder_scope import opencv_quiet, pillow_unlimited
+from realsr_cli.io.header_size import header_size
 from realsr_cli.io.jpeg_stream import jpeg_end
 from realsr_cli.io.metadata import ImageMeta, embed_metadata, encode_webp_with_metadata
 
@@ -27,13 +31,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
 EXIF_ORIENTATION_TAG = 0x0112
 # Pixel budget: Pillow's decompression-bomb limit (2 x MAX_IMAGE_PIXELS = 178,956,970 pixels, e.g. 13377 x 13377);
-# $REALSR_MAX_PIXELS (or ``upscale --max-pixels``) changes it, 0 removes it. Pillow's own check is off: this one
-# applies to every decoder, with a message naming the file.
+# $REALSR_MAX_PIXELS (or ``upscale --max-pixels``) changes it, 0 removes it. Pillow's own check is lifted while a
+# header is opened: this one applies to every decoder, with a message naming the file.
 DEFAULT_MAX_PIXELS = 178_956_970
 MAX_PIXELS_ENV = "REALSR_MAX_PIXELS"
-PILImage.MAX_IMAGE_PIXELS = None
-if os.environ.get("REALSR_DEBUG") != "1":  # a bad file is reported in one line of ours, not OpenCV's log lines
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 @dataclass
@@ -126,9 +127,11 @@ def decode_image(data: bytes, path: Path, max_pixels: int | None = None) -> Imag
             raise ImageReadError(path, "truncated JPEG (no end-of-image marker)")
         data = data[:end]
     meta, orientation, was_palette = _read_header(data, path, max_pixels)
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    with opencv_quiet():
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise ImageReadError(path, "cannot decode image (corrupt, truncated or not really this format)")
+    check_pixel_budget(path, pixels.shape[1], pixels.shape[0], max_pixels)  # a header neither reader understood
     pixels = _to_rgb_layout(pixels, path)
     pixels = apply_exif_orientation(pixels, orientation)
     return Image(pixels=np.ascontiguousarray(pixels), path=path, meta=meta, was_palette=was_palette)
@@ -154,8 +157,12 @@ def _read_header(data: bytes, path: Path, max_pixels: int | None) -> tuple[Image
     The budget is checked on the header's size first: Pillow's ``getexif`` decodes a whole PNG to find its eXIf
     chunk, which must not happen for a file claiming billions of pixels."""
     try:
-        im = PILImage.open(io.BytesIO(data))
+        with pillow_unlimited():  # lazy: reads the header only
+            im = PILImage.open(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - metadata is optional; OpenCV decodes (or refuses) the pixels
+        size = header_size(data)
+        if size is not None:
+            check_pixel_budget(path, *size, max_pixels)
         return ImageMeta(), 1, False
     with im:
         check_pixel_budget(path, int(im.size[0]), int(im.size[1]), max_pixels)

@@ -5,8 +5,8 @@
   clipped to 1..255); an exact match gives the quality, otherwise the nearest in log-step (a non-IJG encoder).
 * Decoded photos (PNG etc.): the 8x8 grid is found from blockiness, the ratio of the mean absolute difference
   across block boundaries to that at the other seven phases (boundary vs interior gradients: Wang, Bovik & Evans,
-  "Blind measurement of blocking artifacts in images", ICIP 2000). The quality is estimated by re-compression
-  ("JPEG ghosts", Farid, IEEE TIFS 2009): re-encoding a decoded JPEG at its own quality changes it almost
+  "Blind measurement of blocking artifacts in images", ICIP 2000; ``realsr_cli.metrics.blockiness``). The quality
+  is estimated by re-compression ("JPEG ghosts", Farid, IEEE TIFS 2009): re-encoding a decoded JPEG at its own quality changes it almost
   nothing, so the luma error curve over candidate qualities has a sharp dip there that a never-compressed image
   (a smoothly decreasing curve) lacks. The qualities whose error lies in the dip form the reported range.
 """
@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from realsr_cli.degradations.jpeg import jpeg_roundtrip_uint8
+from realsr_cli.learn.noise_model import gray_255
+from realsr_cli.metrics.blockiness import grid_blockiness
 
 STD_LUMA = np.array(
     [
@@ -88,27 +90,6 @@ def read_file_quality(path: Path) -> JpegEstimate | None:
     return JpegEstimate(True, quality, (quality, quality), "quantization-tables", exact)
 
 
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma (JPEG's Y) of an (H, W, 3) or (H, W, 1) uint8 image, float64."""
-    x = rgb.astype(np.float64)
-    return x[..., 0] if x.shape[-1] == 1 else x[..., :3] @ np.array([0.299, 0.587, 0.114])
-
-
-def blockiness(gray: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
-    """Boundary / interior ratio (1 = no blocking) and candidate grid phases (row, col), best first: per axis, the
-    median absolute difference across the boundaries of each phase (one strong edge of the scene must not look
-    like a grid), the best phase's over the others'; the two strongest phases of each axis are the candidates."""
-    ratios, tops = [], []
-    for axis in (0, 1):
-        diff = np.abs(np.diff(gray, axis=axis)).mean(axis=1 - axis)
-        phase = np.array([np.median(diff[(np.arange(len(diff)) + 1) % 8 == p]) for p in range(8)])
-        order = [int(v) for v in np.argsort(-phase)]
-        ratios.append(phase[order[0]] / max(float(np.median(phase[order[1:]])), 1e-9))
-        tops.append(order[:2])
-    grids = [(r, c) for r in tops[0] for c in tops[1]]
-    return float(np.mean(ratios)), sorted(grids, key=lambda g: (g[0] != tops[0][0]) + (g[1] != tops[1][0]))
-
-
 def ghost_curve(pixels: np.ndarray, grid: tuple[int, int]) -> dict[int, float]:
     """Mean squared luma change when the grid-aligned central crop is re-encoded at each candidate quality."""
     h, w = pixels.shape[:2]
@@ -118,8 +99,8 @@ def ghost_curve(pixels: np.ndarray, grid: tuple[int, int]) -> dict[int, float]:
     top += (rows - ch) // 16 * 8
     left += (cols - cw) // 16 * 8
     crop = np.ascontiguousarray(pixels[top : top + ch, left : left + cw])
-    y = luma(crop)
-    return {q: float(np.mean((luma(jpeg_roundtrip_uint8(crop, q)) - y) ** 2)) for q in GHOST_QUALITIES}
+    y = gray_255(crop)
+    return {q: float(np.mean((gray_255(jpeg_roundtrip_uint8(crop, q)) - y) ** 2)) for q in GHOST_QUALITIES}
 
 
 def _aligned_start(size: int, phase: int) -> int:
@@ -148,7 +129,7 @@ def estimate_pixels(pixels: np.ndarray) -> JpegEstimate:
     px = px[..., :3] if px.shape[-1] >= 3 else px[..., :1]
     if min(px.shape[:2]) < 16:
         return JpegEstimate(False, None, None, "none")
-    block, grids = blockiness(luma(px))
+    block, grids = grid_blockiness(gray_255(px))
     found = None
     for phase in dict.fromkeys([*grids, (0, 0)]):
         q, ratio, span = ghost_dip(ghost_curve(px, phase))
@@ -171,24 +152,29 @@ def estimate(path: Path, pixels: np.ndarray) -> JpegEstimate:
 
 
 def camera_summary(estimates: dict[str, JpegEstimate]) -> dict:
-    """The camera's JPEG: detected when most photos carry it; ``make_pairs_qualities`` (one drawn per pair) are the
-    photos' qualities, and ``quality_range`` spans their ranges."""
-    found = {n: e for n, e in estimates.items() if e.jpeg and e.quality is not None}
-    detected = len(found) * 2 > len(estimates)
-    methods = sorted({e.method for e in found.values()})
+    """The camera's JPEG: detected when most photos carry it (of known quality or not); ``make_pairs_qualities``
+    (one drawn per pair) are the known qualities, ``quality_range`` spans their ranges. Detected with no known
+    quality: empty qualities and a ``note`` (make-pairs then asks for ``--jpeg N``)."""
+    compressed = {n: e for n, e in estimates.items() if e.jpeg}
+    known = {n: e for n, e in compressed.items() if e.quality is not None}
+    detected = len(compressed) * 2 > len(estimates)
+    methods = sorted({e.method for e in compressed.values()})
     summary = {
         "format": "realsr-jpeg",
         "detected": detected,
         "photos": len(estimates),
-        "photos_with_jpeg": sum(e.jpeg for e in estimates.values()),
+        "photos_with_jpeg": len(compressed),
+        "photos_with_quality": len(known),
         "method": ", ".join(methods) if methods else "none",
-        "quality_median": int(np.median([e.quality for e in found.values()])) if found else None,
+        "quality_median": int(np.median([e.quality for e in known.values()])) if known else None,
         "quality_range": None,
         "make_pairs_qualities": [],
     }
-    if detected:
-        lows = [e.quality_range[0] if e.quality_range else e.quality for e in found.values()]
-        highs = [e.quality_range[1] if e.quality_range else e.quality for e in found.values()]
+    if detected and known:
+        lows = [e.quality_range[0] if e.quality_range else e.quality for e in known.values()]
+        highs = [e.quality_range[1] if e.quality_range else e.quality for e in known.values()]
         summary["quality_range"] = [int(min(lows)), int(max(highs))]
-        summary["make_pairs_qualities"] = sorted(int(e.quality) for e in found.values())
+        summary["make_pairs_qualities"] = sorted(int(e.quality) for e in known.values())
+    elif detected:
+        summary["note"] = "JPEG of unknown quality (blocking without a re-compression dip): give make-pairs --jpeg N"
     return summary

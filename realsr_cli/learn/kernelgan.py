@@ -530,7 +530,9 @@ def estimate_kernels(
     maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # restarts of one photo share its sampling maps
     plans = []
     for i, (img, rng) in enumerate(zip(images, rngs, strict=True)):
-        prob_g, prob_d = maps.setdefault(id(img), crop_maps(img, c))
+        if id(img) not in maps:
+            maps[id(img)] = crop_maps(img, c)
+        prob_g, prob_d = maps[id(img)]
         g = draw_corners(prob_g, img.shape[:2], c.crop, c.iters, rng)
         plans.append(CropPlan.single(i, (*g, *draw_corners(prob_d, img.shape[:2], c.d_input, c.iters, rng))))
     return _run(images, plans, seeds, c, device, progress)

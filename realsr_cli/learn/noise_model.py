@@ -106,6 +106,12 @@ def colour_planes(pixels: np.ndarray) -> np.ndarray:
     return p[:, :, :3] if p.shape[2] >= 3 else p[:, :, :1]
 
 
+def gray_255(pixels: np.ndarray) -> np.ndarray:
+    """BT.601 luma (JPEG's Y, PIL's 'L' weights) of (H, W[, C]) pixels on the 0-255 scale (16-bit divided by 257)."""
+    p = colour_planes(pixels)
+    return p[:, :, 0] if p.shape[2] == 1 else p[:, :, 0] * 0.299 + p[:, :, 1] * 0.587 + p[:, :, 2] * 0.114
+
+
 def block_stats(pixels: np.ndarray, block: int = BLOCK) -> BlockStats:
     """Mean and plane-removed covariance of every ``block`` x ``block`` block at stride ``block // 2`` (box sums of
     the image moments by integral images: linear in the pixel count)."""
@@ -170,6 +176,15 @@ def plane_fit(plane: np.ndarray, size: int, step: int) -> tuple[np.ndarray, np.n
 def _highpass(plane: np.ndarray) -> np.ndarray:
     """Immerkaer's (CVIU 1996) Laplacian-difference response squared / 36: white noise of variance v gives v."""
     return ndimage.correlate(plane, IMMERKAER, mode="reflect") ** 2 / 36.0
+
+
+def immerkaer_sigma(plane: np.ndarray) -> float:
+    """Immerkaer (CVIU 1996): sigma = sqrt(pi/2) / (6 (W-2)(H-2)) * sum |I conv N| (NaN below 3x3)."""
+    h, w = plane.shape
+    if h < 3 or w < 3:
+        return float("nan")
+    resp = ndimage.correlate(plane, IMMERKAER, mode="reflect")[1:-1, 1:-1]
+    return float(math.sqrt(math.pi / 2) * np.abs(resp).sum() / (6.0 * (w - 2) * (h - 2)))
 
 
 def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None:
@@ -359,7 +374,7 @@ def write_model(path: Path, model: NoiseModel | None, overwrite: bool) -> dict:
         return {"file": None, "reason": reason}
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: exists (use --overwrite)")
-    atomic_write_json(path, model.to_json())
+    atomic_write_json(path, model.to_json(), overwrite=overwrite)
     return {
         "file": str(path),
         "model": model.kind,

@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from realsr_cli.degradations.noise import NoiseModel
 from realsr_cli.errors import InputError
@@ -43,11 +42,11 @@ from realsr_cli.learn.noise_model import (
     box_sums,
     colour_planes,
     fit_levels,
+    gray_255,
+    immerkaer_sigma,
     model_levels,
     plane_fit,
 )
-
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
 @dataclass
@@ -79,33 +78,10 @@ class PatchResult:
     variances: list[float] = field(default_factory=list)
 
 
-def gray_255(pixels: np.ndarray) -> np.ndarray:
-    """Gray image on the 0-255 scale (PIL's 'L' weights; 16-bit divided by 257)."""
-    p = pixels.astype(np.float64)
-    if pixels.dtype == np.uint16:
-        p = p / 257.0
-    if p.ndim == 2:
-        return p
-    if p.shape[2] >= 3:
-        return p[:, :, 0] * 0.299 + p[:, :, 1] * 0.587 + p[:, :, 2] * 0.114
-    return p[:, :, 0]
-
-
-def immerkaer_sigma(gray: np.ndarray) -> float:
-    """Immerkaer (1996): sigma = sqrt(pi/2) / (6 (W-2)(H-2)) * sum |I conv N|."""
-    h, w = gray.shape
-    if h < 3 or w < 3:
-        return float("nan")
-    resp = ndimage.correlate(gray, _IMMERKAER, mode="reflect")[1:-1, 1:-1]
-    return float(math.sqrt(math.pi / 2) * np.abs(resp).sum() / (6.0 * (w - 2) * (h - 2)))
-
-
 def channel_immerkaer(pixels: np.ndarray) -> float:
     """Mean over colour channels (alpha ignored) of Immerkaer's estimate, 0-255 units."""
-    p = pixels.astype(np.float64) / (257.0 if pixels.dtype == np.uint16 else 1.0)
-    p = p[:, :, None] if p.ndim == 2 else p
-    n = 3 if p.shape[2] >= 3 else 1
-    return float(np.mean([immerkaer_sigma(p[:, :, c]) for c in range(n)]))
+    planes = colour_planes(pixels)
+    return float(np.mean([immerkaer_sigma(planes[:, :, c]) for c in range(planes.shape[2])]))
 
 
 def collect_patches(pixels: np.ndarray, rule: NoiseRule | None = None) -> PatchResult:
@@ -123,15 +99,10 @@ def collect_patches(pixels: np.ndarray, rule: NoiseRule | None = None) -> PatchR
             if var < rule.max_var and mean > rule.min_mean:
                 patches.append(np.ascontiguousarray(pixels[top : top + sp, left : left + sp]))
                 boxes.append((top, left))
-    sigma = None
-    if patches:
-        scale = 257.0 if pixels.dtype == np.uint16 else 1.0
-        stds = [float(np.mean(p.reshape(-1, p.shape[-1]).astype(np.float64).std(0))) / scale for p in patches]
-        sigma = float(np.median(stds))
     return PatchResult(
         patches=patches,
         boxes=boxes,
-        patch_sigma=sigma,
+        patch_sigma=_patch_sigma(patches, pixels.dtype),
         immerkaer_sigma=channel_immerkaer(pixels),
         windows=len(variances),
         lowest_var=min(variances) if variances else None,

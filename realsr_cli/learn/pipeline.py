@@ -1,15 +1,16 @@
 """``learn-degradation`` core: KernelGAN kernels, noise patches and learned models for a folder of real photos.
 
 Writes OUT/kernels/ (``NAME_kernel_x2|x4.mat|.npy``, previews/), OUT/noise/ (patch images and the camera noise
-model ``model.json``), OUT/noise_previews/ (contact sheet), OUT/degradation.pt (dsgan/cyclegan) and OUT/report.json. See docs/learn-degradation.md.
+model ``model.json``), OUT/noise_previews/ (contact sheet), OUT/jpeg.json, OUT/degradation.pt (dsgan/cyclegan) and
+OUT/report.json; ``--overwrite`` first removes an earlier run's patches and the camera files of methods not run now.
+See docs/learn-degradation.md.
 """
 
 from __future__ import annotations
 
-import glob
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 from realsr_cli.batch import Failure, describe_error
 from realsr_cli.console import error_line, info_line, make_progress, warn_line
 from realsr_cli.degradations.kernels import CAMERA_KERNEL_STEM
+from realsr_cli.degradations.noise import MODEL_FILE
 from realsr_cli.errors import InputError, OutputExistsError
 from realsr_cli.io.atomic import atomic_write_json
 from realsr_cli.io.guard import is_input
@@ -30,6 +32,7 @@ from realsr_cli.learn.noise_model import BlockStats, block_stats, fit_camera_mod
 from realsr_cli.learn.noise_patches import AdaptiveRule, NoiseRule, photo_noise
 
 METHODS = ("kernelgan", "noise", "jpeg", "dsgan", "cyclegan")
+PATCH_NAME = re.compile(r".+_\d+_\d+\.png")  # OUT/noise/NAME_TOP_LEFT.png
 
 
 @dataclass
@@ -99,6 +102,32 @@ def _check_outputs(out_dir: Path, opts: LearnOptions) -> None:
         raise OutputExistsError(f"{report}: the output folder already holds results (use --overwrite or --resume)")
 
 
+def _remove_stale(out_dir: Path, methods: tuple[str, ...]) -> None:
+    """``--overwrite``: every noise patch of an earlier run (of any photo) and its contact sheet, and the camera
+    files of a method not run now (``noise/model.json``, ``jpeg.json``), which make-pairs would still pick up."""
+    noise_dir = out_dir / "noise"
+    stale = [p for p in noise_dir.glob("*_*_*.png") if PATCH_NAME.fullmatch(p.name)] if noise_dir.is_dir() else []
+    stale.append(out_dir / "noise_previews" / "contact_sheet.png")
+    if "noise" not in methods:
+        stale.append(noise_dir / MODEL_FILE)
+    if "jpeg" not in methods:
+        stale.append(out_dir / jpeg_quality.JPEG_FILE)
+    for path in stale:
+        if path.is_file() and not is_input(path):
+            path.unlink()
+
+
+def _run_options(opts: LearnOptions) -> dict:
+    """The options the results depend on beyond scale and methods (recorded in report.json)."""
+    rule = "realsr" if isinstance(opts.noise, NoiseRule) else "adaptive"
+    return {
+        "seed": opts.seed,
+        "kernel_batch": opts.kernel_batch,
+        "per_photo_kernels": opts.per_photo_kernels,
+        "noise_rule": {"rule": rule, **asdict(opts.noise)},
+    }
+
+
 def learn_degradation(
     source: str | Path, out_dir: str | Path, opts: LearnOptions, device: torch.device | str = "cpu"
 ) -> dict:
@@ -112,6 +141,8 @@ def learn_degradation(
     items = collect_inputs(source, opts.recursive)
     _check_layout(items, out_dir)
     _check_outputs(out_dir, opts)
+    if opts.overwrite:
+        _remove_stale(out_dir, opts.methods)
     failures: list[Failure] = []
     images: dict[str, tuple[InputItem, Image]] = {}
     entries: dict[str, dict] = {}
@@ -138,6 +169,7 @@ def learn_degradation(
             )
     timings: dict[str, float] = {}
     result: dict = {"source": str(source), "out": str(out_dir), "scale": opts.scale, "methods": list(opts.methods)}
+    result.update(_run_options(opts))
     if "kernelgan" in opts.methods:
         t = time.perf_counter()
         result["camera_kernel"] = _run_kernelgan(images, entries, out_dir, opts, device, failures)
@@ -254,10 +286,6 @@ def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> tuple[int,
     total = 0
     for name, (item, img) in images.items():
         t = time.perf_counter()
-        if opts.overwrite:  # patches of an earlier run with other thresholds must not linger in the bank
-            for old in noise_dir.glob(f"{glob.escape(name)}_*_*.png"):
-                if re.fullmatch(rf"{re.escape(name)}_\d+_\d+\.png", old.name) and not is_input(old):
-                    old.unlink()
         entry, res = photo_noise(img.pixels, stats[name], camera, opts.noise)
         for (top, left), patch in zip(res.boxes, res.patches, strict=True):
             pixels = patch[:, :, :1] if patch.shape[2] == 2 else patch[:, :, :3]

@@ -8,11 +8,9 @@ match its record is not hashed again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import torch
 
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_json
+from realsr_cli.io.locks import file_lock
 
 RECORD_NAME = "realsr-sha256.json"
 CHUNK = 1 << 20
@@ -36,20 +35,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` (processes sharing a cache fetch a file once)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            import fcntl
-
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - no flock on this platform: unlocked
-            pass
-        yield
 
 
 def read_record(folder: Path) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from typing import Any
 
 from realsr_cli import __version__
 from realsr_cli.errors import WeightsNotFoundError
-from realsr_cli.models.cache import CHUNK, environ_offline, file_lock, hash_matches, remember, verify_cached
+from realsr_cli.io.locks import file_lock
+from realsr_cli.models.cache import CHUNK, environ_offline, hash_matches, remember, verify_cached
 
 TIMEOUT_S = 30.0
 

@@ -26,6 +26,7 @@ from realsr_cli.io.atomic import atomic_write, ensure_writable
 
 OPSET = 17
 TOLERANCE = 1e-4
+_EXTRA = "pip install 'realsr-cli[onnx]'"
 
 
 @dataclass
@@ -42,6 +43,24 @@ class ExportResult:
         return {**self.__dict__, "output": str(self.output)}
 
 
+def _onnx() -> Any:
+    """The ``onnx`` package (the ``onnx`` extra), else an ``InputError`` naming the install command."""
+    try:
+        import onnx
+    except ImportError:
+        raise InputError(f"ONNX export needs the onnx package: {_EXTRA} (or pip install onnx onnxruntime)") from None
+    return onnx
+
+
+def _ort() -> Any:
+    """``onnxruntime`` (the ``onnx`` extra; for the check), else an ``InputError`` naming the install command."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise InputError(f"the ONNX Runtime check needs onnxruntime: {_EXTRA} (or pass --no-check)") from None
+    return onnxruntime
+
+
 def _trace(module: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
     axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "out_height", 3: "out_width"}}
     with warnings.catch_warnings(), torch.no_grad():
@@ -53,8 +72,7 @@ def _trace(module: torch.nn.Module, example: torch.Tensor, path: Path, opset: in
 
 
 def _add_metadata(path: Path, meta: dict[str, str]) -> None:
-    import onnx
-
+    onnx = _onnx()
     graph = onnx.load(str(path))
     for key, value in meta.items():
         entry = graph.metadata_props.add()
@@ -74,9 +92,7 @@ def random_image(height: int, width: int, gen: torch.Generator) -> torch.Tensor:
 
 def max_difference(module: torch.nn.Module, path: Path, sizes: list[tuple[int, int]], seed: int = 0) -> float:
     """Largest |PyTorch - ONNX Runtime| over random (1, 3, H, W) images of each size."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = _ort().InferenceSession(str(path), providers=["CPUExecutionProvider"])
     gen = torch.Generator().manual_seed(seed)
     worst = 0.0
     for height, width in sizes:
@@ -109,6 +125,9 @@ def export_onnx(
     if size < 8:
         raise InputError(f"--check-size {size}: must be at least 8 pixels")
     ensure_writable(out, overwrite)
+    _onnx()  # torch.onnx.export needs it too: say how to install it before any work
+    if check:
+        _ort()
     model = load_sr_model(spec, "cpu")
     if model.in_channels != 3:
         raise InputError(f"{model.source}: a {model.in_channels}-channel model; export takes RGB models")
@@ -133,5 +152,5 @@ def export_onnx(
                     f"{out}: ONNX Runtime differs from PyTorch by {result.max_abs_diff:.3g} (> {tolerance:g}); not written"
                 )
 
-    atomic_write(out, write)
+    atomic_write(out, write, overwrite=overwrite)
     return result

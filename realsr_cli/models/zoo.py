@@ -151,14 +151,18 @@ def _unmangle(text: str) -> str:
 
 
 def url_entry(url: str) -> ZooEntry:
-    """The zoo entry of ``url``, or an ad-hoc one (file name from the URL; hash trusted on first use)."""
+    """The zoo entry of ``url``, or an ad-hoc one (hash trusted on first use).
+
+    An ad-hoc file is cached as ``<12 hex digits of sha256(url)>-<name in the URL>``, so two URLs ending in the
+    same file name never share (and silently reuse) one cache file."""
     known = entry_for_url(url)
     if known is not None:
         return known
-    filename = urllib.parse.unquote(Path(urllib.parse.urlparse(url).path).name)
-    if not filename or not re.fullmatch(r"[\w.+-]+", filename):
-        filename = f"model-{hashlib.sha256(url.encode()).hexdigest()[:16]}.pth"
-    return ZooEntry(filename, url, filename, "?", 0, "?", url)
+    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    name = urllib.parse.unquote(Path(urllib.parse.urlparse(url).path).name)
+    if not name or not re.fullmatch(r"[\w.+-]+", name):
+        name = "model.pth"
+    return ZooEntry(name, url, f"{key}-{name}", "?", 0, "?", url)
 
 
 def fetch_entry(entry: ZooEntry, quiet: bool = False) -> Path:

@@ -26,7 +26,7 @@ from realsr_cli.io.paths import collect_inputs
 from realsr_cli.pairs.crop import Box, check_patch_options, is_flat, patch_boxes
 from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, to_pixels, write_manifest
 from realsr_cli.pairs.modes import Mode, Source, build_mode
-from realsr_cli.pairs.shards import check_shard_output, write_shard
+from realsr_cli.pairs.shards import check_shard_output, run_fingerprint, write_shard
 from realsr_cli.seeding import item_rng
 from realsr_cli.sharding import Shard, select
 
@@ -61,7 +61,7 @@ class PairsConfig:
     device: str = "cpu"
     quiet: bool = False
     per_photo_kernels: bool = False
-    jpeg: str = "auto"
+    jpeg: str | None = None  # --jpeg (kernel + noise mode only): None = auto there
     shard: Shard | None = None  # this process's share of the sources (``--shard I/N``; realsr_cli.pairs.shards)
 
     def build_mode(self) -> Mode:
@@ -263,11 +263,12 @@ def make_pairs(config: PairsConfig) -> PairsResult:
     sources = collect_sources(config)
     check_layout(config, sources)
     order = {source.key: i for i, source in enumerate(sources)}
+    run = run_fingerprint(asdict(config), [s.path for s in sources]) if config.shard is not None else ""
     sources = select(sources, config.shard)
     if config.shard is None:
         old_records = check_outputs(config)
     else:
-        check_shard_output(config.out_dir, config.shard, config.overwrite)
+        check_shard_output(config.out_dir, config.shard, run, config.overwrite)
     inputs = frozenset(s.path.resolve() for s in sources)
     mode = config.build_mode()  # validates the options (and loads models) before any work starts
     results = _run(config, mode, sources, inputs)
@@ -275,7 +276,7 @@ def make_pairs(config: PairsConfig) -> PairsResult:
     ordered = sorted(results, key=lambda r: position[r.source])
     records = [rec for r in ordered for rec in r.records]
     if config.shard is not None:
-        manifest = write_shard(Path(config.out_dir), config.shard, records, order, inputs)
+        manifest = write_shard(Path(config.out_dir), config.shard, run, records, order, inputs)
     else:
         manifest = write_manifest(
             Path(config.out_dir) / MANIFEST_NAME, records, overwrite=config.overwrite, inputs=inputs

@@ -52,6 +52,8 @@ def read_jpeg_file(path: Path) -> JpegStep | None:
     if not data["detected"]:
         return None
     qualities = data.get("make_pairs_qualities")
+    if qualities == []:
+        raise InputError(f"{path}: the photos carry JPEG of unknown quality; give --jpeg N (or --jpeg off)")
     if not qualities or not all(isinstance(q, int) and 1 <= q <= 100 for q in qualities):
         raise InputError(f"{path}: 'make_pairs_qualities' must be a non-empty list of integers 1..100")
     return JpegStep(tuple(qualities), str(Path(path).resolve()))
@@ -75,7 +77,7 @@ def resolve_jpeg(spec: str | int | None, kernels: Path | None, noise: Path | Non
         return None
     path = Path(text)
     if not path.is_file():
-        raise InputError(f"--jpeg {text}: expected auto, off, a quality 1..100 or a jpeg.json file")
+        raise InputError(f"--jpeg {text}: no such file (expected auto, off, a quality 1..100 or a jpeg.json file)")
     return read_jpeg_file(path)
 
 

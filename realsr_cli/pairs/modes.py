@@ -291,9 +291,14 @@ class KernelNoiseMode(RecipeMode):
         return self._gains[key]
 
     def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
+        """The pair's recorded noise ops (self-contained but for the patch files they name), then its JPEG."""
         if params is None:
             return lr
-        out = lr if self.noise is None or not params.get("ops") else self.noise.apply(lr, params).clamp(0, 1)
+        out = lr
+        if params.get("ops"):
+            from realsr_cli.degradations.pipeline import replay
+
+            out = (self.noise.apply(lr, params) if self.noise is not None else replay(lr, params)).clamp(0, 1)
         return out if params.get("jpeg") is None else jpeg_compress(out, int(params["jpeg"]["quality"]))
 
 
@@ -464,9 +469,10 @@ def build_mode(
     self_pairs: bool = False,
     device: str = "cpu",
     per_photo_kernels: bool = False,
-    jpeg: str | int | None = "auto",
+    jpeg: str | int | None = None,
 ) -> Mode:
-    """Pick the mode from the options; exactly one of the five must be chosen."""
+    """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` in the
+    kernel + noise mode; ``--jpeg`` and ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
     chosen = [
         name
         for name, on in (
@@ -487,11 +493,13 @@ def build_mode(
         )
     if len(chosen) > 1:
         raise InputError(f"choose one mode, not {' and '.join(chosen)}")
+    _check_kernel_only(chosen[0], per_photo_kernels, jpeg)
     if preset is not None:
         return PresetMode(scale, preset, kernels, noise_patches, device, noise_model)
     if noise_patches is not None and kernels is None:
         raise InputError("--noise-patches needs --kernels DIR (or a --preset that injects noise patches)")
     if kernels is not None:
+        jpeg = "auto" if jpeg is None else jpeg
         return KernelNoiseMode(scale, kernels, noise_patches, device, noise_model, per_photo_kernels, jpeg)
     if degradation_model is not None:
         return LearnedMode(scale, degradation_model, device)
@@ -500,18 +508,65 @@ def build_mode(
     return SelfMode(scale, device)
 
 
+class ReplayMode(RecipeMode):
+    """A recipe line replayed from its recorded ops alone (and the kernel and patch files they name): for a line
+    whose noise model has moved since, as every ``noise_model`` op carries the model's parameters inline."""
+
+    name = "preset"
+
+    def __init__(self, scale: int, preset: str, device: str = "cpu") -> None:
+        super().__init__(scale, device)
+        from realsr_cli.degradations.pipeline import Degradation
+
+        self.preset = preset
+        self.degradation = Degradation({"name": Path(preset).stem, "steps": []})
+
+    def options(self) -> dict[str, Any]:
+        return {"preset": self.preset}
+
+
+def _moved(path: Path | None) -> bool:
+    """A file a manifest line names that is no longer there."""
+    return path is not None and not path.is_file()
+
+
+def _replay_jpeg(spec: str) -> str:
+    """A recorded ``--jpeg``; "off" for a jpeg.json that has moved (each pair records its own quality)."""
+    text = str(spec)
+    return "off" if text.lower() not in ("auto", "off") and not text.isdigit() and _moved(Path(text)) else text
+
+
+def _kernel_noise_from_record(opts: dict[str, Any], scale: int, device: str) -> KernelNoiseMode:
+    """The kernel + noise mode of a line; a moved noise model (its ops carry it: the noise folder is not needed
+    either) or jpeg.json (``pair_degradation.jpeg`` holds the quality) is left out."""
+    path = lambda key: Path(opts[key]) if opts.get(key) else None  # noqa: E731
+    model, noise = path("noise_model"), path("noise_patches")
+    if _moved(model):
+        model = noise = None
+    jpeg = _replay_jpeg(opts.get("jpeg", "off"))
+    per_photo = bool(opts.get("per_photo_kernels"))
+    return KernelNoiseMode(scale, path("kernels"), noise, device, model, per_photo_kernels=per_photo, jpeg=jpeg)
+
+
+def _check_kernel_only(mode: str, per_photo_kernels: bool, jpeg: str | int | None) -> None:
+    """``--per-photo-kernels`` and ``--jpeg`` belong to the kernel + noise mode: elsewhere they would do nothing."""
+    flags = [flag for flag, on in (("--per-photo-kernels", per_photo_kernels), ("--jpeg", jpeg is not None)) if on]
+    if flags and mode != "--kernels":
+        raise InputError(f"{' and '.join(flags)}: only for the kernel + noise mode (--kernels DIR), not {mode}")
+
+
 def mode_from_record(record: dict[str, Any], device: str = "cpu") -> Mode:
-    """Rebuild the mode that wrote a manifest line (for regenerating or checking its pair)."""
+    """Rebuild the mode that wrote a manifest line (for regenerating or checking its pair); the noise model and
+    jpeg.json files it was drawn from are not needed (the recorded ops carry them)."""
     opts = {k: v for k, v in record.get("mode_options", {}).items()}
     mode, scale = record["mode"], int(record["scale"])
     path = lambda key: Path(opts[key]) if opts.get(key) else None  # noqa: E731
     if mode == "self":
         return SelfMode(scale, device)
     if mode == "kernel-noise":
-        kernel_opts = {"per_photo_kernels": bool(opts.get("per_photo_kernels")), "jpeg": opts.get("jpeg", "off")}
-        return KernelNoiseMode(
-            scale, path("kernels"), path("noise_patches"), device, path("noise_model"), **kernel_opts
-        )
+        return _kernel_noise_from_record(opts, scale, device)
+    if mode == "preset" and _moved(path("noise_model")):
+        return ReplayMode(scale, opts["preset"], device)
     if mode == "preset":
         return PresetMode(scale, opts["preset"], path("kernels"), path("noise_patches"), device, path("noise_model"))
     if mode == "learned":

@@ -60,8 +60,10 @@ def header_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header (no decoding); (0, 0) when PIL cannot tell."""
     from PIL import Image as PILImage
 
+    from realsr_cli.io.decoder_scope import pillow_unlimited
+
     try:
-        with PILImage.open(path) as img:
+        with pillow_unlimited(), PILImage.open(path) as img:  # the size only: Pillow's bomb limit does not apply
             return img.size
     except Exception:  # noqa: BLE001 - the real read reports unreadable files with their name
         return (0, 0)

@@ -4,9 +4,10 @@ PyAV (pip ``av``, FFmpeg's libraries; the ``video`` extra) decodes the first vid
 through the same :class:`~realsr_cli.upscale.pipeline.Upscaler` as images (tiling, precision fallback, TTA). The
 result is encoded with H.264 (libx264, ``yuv420p``, ``--crf``: 0 lossless .. 51 worst, 18 visually lossless)
 in segments of ``segment_seconds``: each finished segment is renamed into ``.<output>.parts/`` and a re-run after
-an interruption decodes past the finished segments and upscales from the first missing one. Then the segments'
-packets are joined (no re-encoding) with the input's audio streams copied packet for packet, into a temporary file
-renamed onto the output. The output keeps the input's average frame rate (variable frame rates become constant).
+an interruption decodes past the finished segments and upscales from the first missing one, provided the input,
+the models and the options are the same (:mod:`realsr_cli.upscale.video_parts`; ``--overwrite`` starts over). Then
+the segments' packets are joined (no re-encoding) with the input's audio streams copied packet for packet, into a
+temporary file published as the output (exclusively, without ``--overwrite``). The output keeps the input's average frame rate (variable frame rates become constant).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from realsr_cli.errors import InputError, RealSRError
 from realsr_cli.io.atomic import atomic_write, ensure_writable
+from realsr_cli.upscale.video_parts import parts_dir, prepare_parts, video_fingerprint
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 SEGMENT_SECONDS = 10.0
@@ -100,7 +102,7 @@ def _packets(path: Path, stream_index: int, offset: float) -> Iterator[tuple[flo
             yield (offset + float(packet.dts * packet.time_base), n, packet)
 
 
-def _join(output: Path, segments: list[Path], source: Path, fps: Fraction) -> int:
+def _join(output: Path, segments: list[Path], source: Path, fps: Fraction, overwrite: bool) -> int:
     """Mux the segments' video and the source's audio into ``output`` (atomically). Returns the audio streams."""
     av = _av()
 
@@ -118,7 +120,7 @@ def _join(output: Path, segments: list[Path], source: Path, fps: Fraction) -> in
                 out.mux(packet)
         write.audio = len(audios)  # type: ignore[attr-defined]
 
-    atomic_write(output, write)
+    atomic_write(output, write, overwrite=overwrite, inputs=frozenset({source.resolve()}))
     return int(getattr(write, "audio", 0))
 
 
@@ -167,7 +169,7 @@ def upscale_video(
     if not 0 <= crf <= 51:
         raise InputError(f"--crf {crf}: must be between 0 (lossless) and 51")
     ensure_writable(output, overwrite, frozenset({source.resolve()}))
-    parts = output.parent / f".{output.name}.parts"
+    parts = parts_dir(output)
     start = time.perf_counter()
     with _open(source) as container:
         stream = container.streams.video[0]
@@ -176,7 +178,7 @@ def upscale_video(
         total = stream.frames or None
         frames, upscaled, index, buffer, out_size = 0, 0, 0, [], (0, 0)
         in_size = (stream.codec_context.height, stream.codec_context.width)
-        parts.mkdir(parents=True, exist_ok=True)
+        prepare_parts(parts, video_fingerprint(source, upscaler, crf, per_segment), overwrite)
         with make_progress(quiet) as progress:
             task = progress.add_task(f"upscaling {source.name}", total=total, status="frames")
             for frame in container.decode(stream):
@@ -199,7 +201,7 @@ def upscale_video(
     if frames == 0:
         raise InputError(f"{source}: no frames decoded")
     segments = [_segment_path(parts, i) for i in range(index)]
-    audio = _join(output, segments, source, fps)
+    audio = _join(output, segments, source, fps, overwrite)
     shutil.rmtree(parts, ignore_errors=True)
     if out_size == (0, 0):
         with _open(output) as done:
