@@ -103,3 +103,19 @@ def test_camera_with_mostly_unknown_quality_jpeg_is_detected(tmp_path):
     path.write_text(json.dumps(only_unknown))
     with pytest.raises(InputError, match="unknown quality.*--jpeg N"):
         read_jpeg_file(path)
+
+
+def test_grid_blockiness_and_block_boundary_ratio_share_the_gap_phases():
+    import torch
+
+    from realsr_cli.learn.noise_model import gray_255
+    from realsr_cli.metrics.blockiness import block_boundary_ratio, grid_blockiness
+
+    rng = np.random.default_rng(0)
+    blocks = np.kron(rng.integers(0, 255, (12, 12)), np.ones((8, 8)))  # an 8x8 grid at phase 0
+    ratio, grids = grid_blockiness(blocks[5:, 3:])  # cropped: boundaries after rows 2, 10, ... and columns 4, 12, ...
+    assert ratio > 10 and grids[0] == (3, 5)
+    assert float(block_boundary_ratio(torch.from_numpy(blocks)[None, None], 8)) > 10
+    rgba = rng.integers(0, 65536, (4, 5, 4)).astype(np.uint16)
+    expected = (rgba[..., :3].astype(np.float64) / 257.0) @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(gray_255(rgba), expected, rtol=1e-12)

@@ -4,7 +4,8 @@
 ``generic`` (Samsung-SLSI-MSL, NTIRE 2020) and ``realesrgan`` (Wang et al., ICCVW 2021) pairs — made from the clean
 HR once and shared by every camera; (d) the learned chain of the README (Ji et al., CVPRW 2020: learn-degradation
 with its defaults on the camera's source photos, then ``make-pairs --kernels learned/kernels --noise-patches
-learned/noise``); (e) pairs made with the true camera preset (the upper bound, which a user never has).
+learned/noise``: the camera kernel, the noise patches or the camera noise model when patches are few, and JPEG at
+the measured quality last, the noise scaled to survive it); (e) pairs made with the true camera preset (the upper bound, which a user never has).
 """
 
 from __future__ import annotations
