@@ -87,3 +87,18 @@ def test_upscale_cli_interpolate_and_denoise_rules(tmp_path, image_folder, cli):
     assert res.exit_code != 0 and "--denoise" in res.output
     res = cli(*["upscale", str(image_folder), str(tmp_path / "o3"), "-m", a, "--denoise", "0.5", "-q"])
     assert res.exit_code != 0 and "--interpolate" in res.output
+
+
+def test_models_interpolate_writes_the_blend_and_refuses_mismatches(tmp_path, cli):
+    a, b = _saved(tmp_path, "a.pt", 0), _saved(tmp_path, "b.pt", 1)
+    out = tmp_path / "mix.pt"
+    res = cli("models", "interpolate", a, b, "--weight", "0.25", "-o", out, "-q")
+    assert res.exit_code == 0, res.output
+    blend = load_sr_model(str(out)).module.state_dict()
+    sa, sb = load_sr_model(a).module.state_dict(), load_sr_model(b).module.state_dict()
+    assert all(torch.allclose(blend[k], 0.75 * sa[k] + 0.25 * sb[k], atol=1e-7) for k in blend)
+    again = cli("models", "interpolate", a, b, "-o", out, "-q")
+    assert again.exit_code != 0 and "exists" in again.output  # never replaced without --overwrite
+    other = _saved(tmp_path, "c.pt", 2, num_feat=12)
+    bad = cli("models", "interpolate", a, other, "-o", tmp_path / "bad.pt", "-q")
+    assert bad.exit_code != 0 and "does not match" in bad.output

@@ -1,7 +1,9 @@
-"""``realsr models list|fetch``: the model zoo and its verified cache (:mod:`realsr_cli.models.zoo`)."""
+"""``realsr models list|fetch|interpolate``: the model zoo and its verified cache (:mod:`realsr_cli.models.zoo`),
+and network interpolation of two model files (:mod:`realsr_cli.models.interpolation`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +17,9 @@ from realsr_cli.models import zoo
 from realsr_cli.models.cache import cache_dir
 from realsr_cli.models.zoo import ZooEntry, fetch_entry, find_entry, is_url, url_entry
 
-app = typer.Typer(help="Named published models and ImageNet backbones: list them, fetch them into the cache.")
+app = typer.Typer(
+    help="Named published models and ImageNet backbones: list them, fetch them into the cache; blend two models."
+)
 
 
 def _size(entry: ZooEntry) -> str:
@@ -72,6 +76,23 @@ def fetch_command(
     for entry in entries:
         path = fetch_entry(entry, quiet)
         info_line(f"{entry.name}: {path} ({entry.hash_status()})", quiet)
+
+
+@app.command("interpolate")
+@handle_errors
+def interpolate_command(
+    first: Annotated[Path, typer.Argument(help="Model file A (weight 0).")],
+    second: Annotated[Path, typer.Argument(help="Model file B (weight 1), same architecture and scale.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="The blended model.pt to write.")],
+    weight: Annotated[float, typer.Option("--weight", "-w", help="(1 - w) * A + w * B, 0..1.")] = 0.5,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Network interpolation (DNI, Wang et al. CVPR 2019): blend two models' weights into one model file."""
+    from realsr_cli.models.interpolation import write_interpolated
+
+    path = write_interpolated(first, second, weight, out, overwrite)
+    info_line(f"{path}: (1 - {weight:g}) * {first} + {weight:g} * {second}", quiet)
 
 
 def _entry(name: str) -> ZooEntry:

@@ -54,7 +54,7 @@ def command(
             "--denoise",
             "-dn",
             help="Restoration strength 0-1 (Real-ESRGAN's -dn): 0 keeps detail and noise, 1 restores most; "
-            "interpolates the default model's two ends, or --model and --interpolate.",
+            "interpolates the default model (0) and its strong end (1), or --model and --interpolate.",
         ),
     ] = None,
     interpolate: Annotated[

@@ -5,19 +5,21 @@ Continuous Imagery Effect Transition", CVPR 2019 (first shown in ESRGAN, Wang et
 ``net_interp.py``): every parameter is ``(1 - w) * theta_A + w * theta_B`` for two networks of one architecture,
 ideally fine-tuned from one parent. Real-ESRGAN's ``-dn`` option interpolates ``realesr-general-wdn-x4v3`` (weak
 denoise) and ``realesr-general-x4v3`` the same way; ``upscale --denoise S`` does it with the shipped default
-models' two ends (``default_xS_mild.pt``, ``default_xS_strong.pt``).
+models' two ends: ``default_xS.pt`` itself (the mild end, 0: what ``upscale`` runs without ``--denoise``) and
+``default_xS_strong.pt`` (1). ``realsr models interpolate`` writes such a blend as a model file.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 
 from realsr_cli.errors import InputError
 from realsr_cli.models.loading import SRModel, default_model_path, load_sr_model
 
-DENOISE_ENDS = ("mild", "strong")
+DENOISE_ENDS = ("", "strong")  # default_model_path variants of --denoise 0 (the default model) and 1
 
 
 def interpolate_state(
@@ -66,10 +68,29 @@ def interpolate_models(first: SRModel, second: SRModel, weight: float) -> SRMode
 
 
 def default_denoise_model(strength: float, device: str | torch.device = "cpu", scale: int = 4) -> SRModel:
-    """The default xS model at denoise ``strength``: 0 = the mild end (keeps detail and noise), 1 = the strong end."""
+    """The default xS model at denoise ``strength``: 0 = the default model (keeps detail), 1 = its strong end."""
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--denoise {strength}: must be between 0 (keep detail) and 1 (strongest restoration)")
     ends = [load_sr_model(default_model_path(scale, end), device, scale) for end in DENOISE_ENDS]
     model = interpolate_models(ends[0], ends[1], strength)
     model.name = f"default (denoise {strength:g})"
     return model
+
+
+def write_interpolated(first: str | Path, second: str | Path, weight: float, out: str | Path, overwrite: bool) -> Path:
+    """Write the DNI blend of two model files of one architecture as a ``model.pt`` (their EMA weights, if any)."""
+    from realsr_cli.models.checkpoint import load_model, save_model
+
+    if not 0.0 <= weight <= 1.0:
+        raise InputError(f"--weight {weight}: must be between 0 and 1")
+    (net_a, info_a), (net_b, info_b) = load_model(first), load_model(second)
+    if (info_a.arch, info_a.arch_args, info_a.scale) != (info_b.arch, info_b.arch_args, info_b.scale):
+        raise InputError(
+            f"{second}: {info_b.arch} {info_b.arch_args} x{info_b.scale} does not match {first}: "
+            f"{info_a.arch} {info_a.arch_args} x{info_a.scale}; cannot interpolate"
+        )
+    net_a.load_state_dict(interpolate_state(net_a.state_dict(), net_b.state_dict(), weight))
+    meta = {"interpolation": {"first": str(first), "second": str(second), "weight": weight}}
+    return save_model(
+        out, net_a, arch=info_a.arch, arch_args=info_a.arch_args, scale=info_a.scale, meta=meta, overwrite=overwrite
+    )

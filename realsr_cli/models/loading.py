@@ -65,7 +65,7 @@ class _SpandrelModule(nn.Module):
 def default_model_path(scale: int = 4, variant: str = "") -> Path:
     """The shipped ``default_x{scale}[_{variant}].pt`` (or from ``$REALSR_DEFAULT_MODEL``); a clear error if absent.
 
-    ``variant`` ``mild`` / ``strong``: the two ends of the denoise knob (``upscale --denoise``)."""
+    ``variant`` ``strong``: the strong end of the denoise knob (``upscale --denoise 1``; the default is its 0 end)."""
     filename = f"default_x{scale}{'_' + variant if variant else ''}.pt"
     env = os.environ.get(DEFAULT_ENV)
     if env:
@@ -87,7 +87,7 @@ def default_model_path(scale: int = 4, variant: str = "") -> Path:
             else ""
         )
         raise WeightsNotFoundError(
-            f"the default x{scale} model{' (' + variant + ' end)' if variant else ''} is not installed: "
+            f"the default x{scale} model{' (its ' + variant + ' end)' if variant else ''} is not installed: "
             f"{path} is missing{extra}; "
             f"pass --model FILE or set ${DEFAULT_ENV}=FILE"
         )
