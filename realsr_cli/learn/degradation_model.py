@@ -73,8 +73,16 @@ class DegradationModel(nn.Module):
 
 
 def save_degradation_model(
-    path: str | Path, generator: nn.Module, *, method: str, arch_args: dict, scale: int, meta: dict | None = None
+    path: str | Path,
+    generator: nn.Module,
+    *,
+    method: str,
+    arch_args: dict,
+    scale: int,
+    meta: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
+    """Write ``degradation.pt`` atomically; without ``overwrite`` the name is created exclusively."""
     obj = {
         "format": FORMAT,
         "format_version": 1,
@@ -85,7 +93,7 @@ def save_degradation_model(
         "scale": int(scale),
         "meta": meta or {},
     }
-    return atomic_write_torch(path, obj)
+    return atomic_write_torch(path, obj, overwrite=overwrite)
 
 
 def load_degradation_model(path: str | Path, device: torch.device | str = "cpu") -> DegradationModel:

@@ -127,9 +127,11 @@ def train_degradation(
     seed: int = 0,
     device: torch.device | str = "cpu",
     resume: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> dict:
-    """Train DSGAN or CycleGAN; images are float (H, W, 3) in [0, 1]. Returns a summary dict."""
+    """Train DSGAN or CycleGAN; images are float (H, W, 3) in [0, 1]. Returns a summary dict. The model file is
+    created exclusively unless ``overwrite`` (a resumed run replaces its own)."""
     c = config
     device = torch.device(device)
     start_time = time.perf_counter()
@@ -166,7 +168,13 @@ def train_degradation(
             progress(done)
     meta = {"config": asdict(c), "iterations": c.iters, "seed": seed, "final_losses": last}
     save_degradation_model(
-        out_dir / MODEL_FILE, nets.g.cpu(), method=c.method, arch_args=c.arch_args, scale=scale, meta=meta
+        out_dir / MODEL_FILE,
+        nets.g.cpu(),
+        method=c.method,
+        arch_args=c.arch_args,
+        scale=scale,
+        meta=meta,
+        overwrite=overwrite or resume,
     )
     return {
         "method": c.method,

@@ -339,5 +339,6 @@ def _run_gan(method: str, images, out_dir: Path, opts: LearnOptions, device) -> 
             seed=opts.seed,
             device=device,
             resume=opts.resume,
+            overwrite=opts.overwrite or opts.resume,
             progress=lambda i: progress.update(task, completed=i),
         )
