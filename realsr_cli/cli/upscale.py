@@ -175,6 +175,8 @@ def command(
 
 def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpolate: str | None) -> SRModel:
     """``--model``, or its network interpolation with ``--interpolate`` / the default's ends at ``--denoise``."""
+    if denoise is not None and not 0.0 <= denoise <= 1.0:  # before any model file is read
+        raise InputError(f"--denoise {denoise}: must be between 0 (keep detail) and 1 (strongest restoration)")
     if interpolate is not None:
         if denoise is None:
             raise InputError("--interpolate B needs --denoise S: the weight of B (0 = --model only, 1 = B only)")

@@ -34,7 +34,7 @@ from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
-from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_option
+from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, resolve_jpeg, white_noise
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
 UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
@@ -232,7 +232,6 @@ class KernelNoiseMode(RecipeMode):
         super().__init__(scale, device)
         from realsr_cli.degradations.kernels import find_kernel_files
         from realsr_cli.degradations.pipeline import Degradation
-        from realsr_cli.pairs.jpeg_step import resolve_jpeg
         from realsr_cli.presets import load_preset
 
         self.kernels_dir = _folder("--kernels", kernels)
@@ -277,8 +276,6 @@ class KernelNoiseMode(RecipeMode):
 
     def noise_gain(self, op: dict[str, Any], quality: int) -> float:
         """How much to amplify a camera-noise op so it survives the pair's JPEG (cached per patch file / quality)."""
-        from realsr_cli.pairs.jpeg_step import jpeg_noise_gain, white_noise
-
         key = (op.get("file", "model"), quality)
         if key not in self._gains:
             if op["op"] == "noise_patch":
