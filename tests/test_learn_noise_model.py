@@ -15,7 +15,7 @@ from realsr_cli.degradations.noise import MIN_PATCHES, NoiseModel, load_noise_mo
 from realsr_cli.degradations.pipeline import Degradation, replay
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import read_image, to_float, write_image
-from realsr_cli.learn.noise_model import block_stats, fit_camera_model, fit_levels, log_mode, write_model
+from realsr_cli.learn.noise_model import block_stats, fit_camera_model, write_model
 from realsr_cli.pairs.core import PairsConfig, make_pairs
 from realsr_cli.pairs.manifest import read_manifest, regenerate_pair
 from tests.noise_cameras import Camera, photos
@@ -205,16 +205,20 @@ def test_learn_degradation_noise_defaults_on_a_noisy_camera(tmp_path, cli):
     assert wrong.exit_code == 1 and "--noise-rule realsr" in wrong.output
 
 
-def test_a_photo_without_flat_areas_gets_its_level_from_high_frequencies_and_the_camera_ratio():
-    """A fine texture everywhere (no flat block): the block-variance mode is texture, not noise; the
-    high-frequency energy times the camera's variance/high-frequency ratio (measured on its other photos) is."""
+def test_photos_mostly_textured_still_give_the_noise_of_their_few_flat_blocks():
+    """Ordinary scenes: in every intensity bin textured blocks outnumber flat ones (a line through the bins holding
+    the most blocks follows the texture: the fault that read dslr- and webcam-like cameras' texture as noise 3-4x
+    their level). The near-flat blocks' mode and a line that no bin lies
+    clearly below recover the camera; a photo with no flat block at all adds nothing misleading to the camera."""
     camera = Camera(sigma=6.0)
     rng = np.random.default_rng(5)
-    texture = np.clip(128 + ndimage.gaussian_filter(rng.normal(0, 250, (256, 256, 3)), (2.5, 2.5, 0)), 0, 255)
-    textured = block_stats(camera.shoot(texture, 1))
-    assert log_mode(textured.var[:, 1]) > 4 * 36.0  # its blocks' variance is mostly texture
-    stats = [block_stats(p) for p in photos(camera, n=2, size=256, seed=30)] + [textured]
-    model = fit_camera_model(stats, 3)
-    assert model.hf_ratio == pytest.approx(1.0, abs=0.15)  # white noise
-    np.testing.assert_allclose([model.variance(128, c) for c in range(3)], 36.0, rtol=0.15)
-    assert fit_levels(textured, model.hf_ratio).sigma(128) == pytest.approx(6.0, rel=0.15)
+    ramp = np.linspace(30, 225, 384)[None, :, None] * np.ones((256, 1, 3))
+    texture = ndimage.gaussian_filter(rng.normal(0, 250, (256, 384, 3)), (2.5, 2.5, 0))
+    scene = ramp + texture * (np.arange(256)[:, None, None] >= 40)  # a flat strip, textured below it
+    mostly_textured = [block_stats(camera.shoot(np.clip(scene, 0, 255), seed)) for seed in (1, 2)]
+    assert all(np.mean(s.var[:, 1] > 4 * 36.0) > 0.7 for s in mostly_textured)  # most blocks are texture
+    textured = block_stats(camera.shoot(np.clip(128 + texture, 0, 255), 3))
+    model = fit_camera_model([*mostly_textured, textured], 3)
+    for mu in (64.0, 128.0, 192.0):
+        np.testing.assert_allclose([model.variance(mu, c) for c in range(3)], 36.0, rtol=0.15)
+    assert model.hf_ratio == pytest.approx(1.0, abs=0.2)  # white noise, measured on the near-flat blocks

@@ -16,16 +16,20 @@ Fit, per channel, following Foi et al.'s level-set scheme with local statistics 
    are left out: clipping shrinks the variance.
 2. level sets: the blocks are binned by mean. In a bin, noise-only blocks have sample variances
    ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
-   noise after JPEG); texture and edges only add variance. So a bin's noise variance is the mode of the log block
-   variances (Gaussian kernel density, ``MODE_BANDWIDTH``) -- or, when the scene has few flat blocks (small,
-   textured photos), ``rho`` times the mode of their ``hf``, whichever is smaller: fine texture adds much less
-   high-frequency energy than variance (the weak-texture idea of Liu, Tanaka, Okutomi, IEEE TIP 2013). ``rho``, the
-   noise's variance / high-frequency ratio (1 for white noise; above 1 once JPEG or demosaicking has removed high
-   frequencies), is a property of the camera: the mode of ``var / hf`` over blocks whose ``hf`` is noise-like,
-   pooled over all its photos (``hf_ratio``).
+   noise after JPEG); texture and edges only add variance. In photos of ordinary (textured) scenes most blocks of a
+   bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the log variances
+   of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th percentile variance
+   (the lower envelope that flat blocks form; a noise-only bin's spread stays well inside that window).
 3. the line ``a mu + b`` (``a >= 0``) through the bins' (median mean, noise variance): the two-bin line (or one-bin
-   constant) that bins holding the most blocks agree with to ``OUTLIER`` relative error (RANSAC; a bin with no flat
-   block at all has its mode on texture, far above), refined by least squares in relative error on those bins.
+   constant) that bins holding the most blocks agree with to ``OUTLIER`` relative error, minus ``BELOW_WEIGHT`` x
+   the blocks of bins lying clearly *below* it (RANSAC over all pairs): noise cannot be below the noise, so a bin
+   under the line contradicts it, while a bin with no flat block at all has its level on texture, above. Refined
+   by least squares in relative error on the agreeing bins.
+
+The noise's variance / high-frequency ratio (``hf_ratio``: 1 for white noise, above 1 once JPEG, demosaicking or an
+ISP has removed high frequencies; J. Immerkaer, "Fast noise variance estimation", CVIU 1996, for ``hf``) is
+reported as a property of the camera: the mode of ``var / hf`` over the blocks whose variance the fitted level
+explains.
 
 Correlation: the mean, over blocks within 1.2x the fitted variance in every channel (flat ones), of the per-block
 correlation of the plane-removed residuals. All quantities are the noise as it is in the files: on JPEG photos,
@@ -51,10 +55,12 @@ BINS = 16
 MIN_BIN_BLOCKS = 12
 MODE_BANDWIDTH = 0.12
 OUTLIER = 0.35
+FLAT_QUANTILE = 5.0  # percent: a bin's lower envelope of block variances, where its flat blocks are
+FLAT_WINDOW = 3.0  # near-flat blocks: variance within this x the envelope
+BELOW_WEIGHT = 2.0  # a level-set line loses this x the blocks of the bins clearly below it ...
+BELOW_MARGIN = 0.35  # ... by more than this relative margin (a few-block bin's level scatters)
 FLAT_FOR_CORRELATION = 1.2
 MID_GRAY = 128.0
-HF_FLAT = 1.25  # blocks whose high-frequency energy is within this x its bin's mode: noise-only in that band
-MIN_RATIO_SUPPORT = 30  # flat blocks needed to measure the camera's variance / high-frequency ratio
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 SIGNAL_DEPENDENT = 0.1  # "poisson-gaussian" when a * 128 is over 10 % of the variance at mid-gray, else "gaussian"
 
@@ -190,15 +196,12 @@ def immerkaer_sigma(plane: np.ndarray) -> float:
 def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None:
     """Fit ``var_c = a_c mu + b_c`` per channel (see the module docstring); None without a usable bin.
 
-    ``ratio``: the variance / high-frequency ratio of the noise (``hf_ratio``), a property of the camera (its JPEG
-    and processing) best measured on all its photos; None measures it on these blocks, assuming white noise (1)
-    when fewer than ``MIN_RATIO_SUPPORT`` flat blocks support it.
+    ``ratio``: the camera's variance / high-frequency ratio to report with the fit (``hf_ratio``, measured on all
+    its photos); None measures it on these blocks. It does not enter the fit.
     """
-    rho, support = hf_ratio(stats) if ratio is None else (ratio, 0)
-    rho = rho if ratio is not None or support >= MIN_RATIO_SUPPORT else 1.0
     a, b, bins = [], [], []
     for ch in range(stats.channels):
-        points = _bin_points(stats.mean[:, ch], stats.var[:, ch], stats.hf[:, ch], rho)
+        points = _bin_points(stats.mean[:, ch], stats.var[:, ch])
         if not points:
             return None
         ca, cb = _robust_line(points)
@@ -208,28 +211,29 @@ def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None
     signal = [ca * MID_GRAY / max(ca * MID_GRAY + cb, MIN_VARIANCE) for ca, cb in zip(a, b, strict=True)]
     method = "poisson-gaussian" if max(signal) > SIGNAL_DEPENDENT else "gaussian"
     flat = [{"channel": ch, **p} for ch, pts in enumerate(bins) for p in pts]
-    return LevelFit(np.array(a), np.array(b), flat, int(stats.mean.shape[0]), method, float(rho), int(support))
+    fit = LevelFit(np.array(a), np.array(b), flat, int(stats.mean.shape[0]), method)
+    fit.hf_ratio, fit.ratio_support = hf_ratio(stats, fit) if ratio is None else (float(ratio), 0)
+    return fit
 
 
-def hf_ratio(stats: BlockStats) -> tuple[float, int]:
+def hf_ratio(stats: BlockStats, fit: LevelFit) -> tuple[float, int]:
     """The noise's variance / high-frequency energy ratio (1 for white noise, above 1 for spatially correlated
-    noise, e.g. after JPEG or demosaicking) and the number of blocks it rests on: the mode of ``var / hf`` over
-    blocks whose high-frequency energy is noise-like (within ``HF_FLAT`` x its bin's mode), counting as support
-    those whose variance agrees with it (within ``HF_FLAT``): texture adds far more variance than high frequency."""
+    noise, e.g. after JPEG or demosaicking) and the number of blocks it rests on: the mode of ``var / hf`` over the
+    blocks whose variance the fitted level explains (within ``OUTLIER``: the flat ones); (1.0, 0) without any."""
     ratios = []
     for ch in range(stats.channels):
-        mean, hf = stats.mean[:, ch], stats.hf[:, ch]
-        index = _bin_index(mean)
-        for k in np.unique(index):
-            sel = (index == k) & (hf > 0)
-            if int(sel.sum()) >= MIN_BIN_BLOCKS:
-                quiet = sel & (hf <= HF_FLAT * log_mode(hf[sel]))
-                ratios.append(stats.var[quiet, ch] / hf[quiet])
-    if not ratios:
-        return 1.0, 0
-    r = np.maximum(np.concatenate(ratios), 1e-6)
-    rho = log_mode(r)
-    return float(rho), int(np.sum(np.abs(np.log(r / rho)) <= np.log(HF_FLAT)))
+        var, hf = stats.var[:, ch], stats.hf[:, ch]
+        expected = fit.variance(stats.mean[:, ch], ch)
+        flat = (np.abs(var - expected) <= OUTLIER * expected) & (hf > 0)
+        ratios.append(var[flat] / hf[flat])
+    r = np.concatenate(ratios)
+    return (float(log_mode(np.maximum(r, 1e-6))), int(r.size)) if r.size else (1.0, 0)
+
+
+def _near_flat(var: np.ndarray) -> np.ndarray:
+    """The blocks of one bin whose variance is within ``FLAT_WINDOW`` x the bin's lower envelope (its
+    ``FLAT_QUANTILE``-th percentile): the flat ones, and the least textured when the scene has none."""
+    return var <= FLAT_WINDOW * max(float(np.percentile(var, FLAT_QUANTILE)), MIN_VARIANCE)
 
 
 def _bin_index(mean: np.ndarray) -> np.ndarray:
@@ -237,16 +241,18 @@ def _bin_index(mean: np.ndarray) -> np.ndarray:
     return np.clip(np.digitize(mean, edges) - 1, 0, BINS - 1)
 
 
-def _bin_points(mean: np.ndarray, var: np.ndarray, hf: np.ndarray, rho: float) -> list[tuple[float, float, int]]:
-    """(median mean, noise variance, block count) per intensity bin with enough blocks: the smaller of the mode of
-    the block variances and ``rho`` x the mode of their high-frequency energies (texture inflates both)."""
+def _bin_points(mean: np.ndarray, var: np.ndarray) -> list[tuple[float, float, int]]:
+    """(median mean, noise variance, block count) per intensity bin with enough blocks: the mode of the log
+    variances of the bin's near-flat blocks (texture and edges only add variance)."""
     index = _bin_index(mean)
     points = []
     for k in range(BINS):
         sel = index == k
         if int(sel.sum()) < MIN_BIN_BLOCKS:
             continue
-        level = min(log_mode(var[sel]), rho * log_mode(hf[sel]))
+        v = var[sel]
+        near = v[_near_flat(v)]
+        level = log_mode(near) if near.size >= 3 else max(float(np.percentile(v, FLAT_QUANTILE)), MIN_VARIANCE)
         points.append((float(np.median(mean[sel])), level, int(sel.sum())))
     return points
 
@@ -275,7 +281,8 @@ def log_mode(var: np.ndarray, bandwidth: float = MODE_BANDWIDTH) -> float:
 def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
     """``var = a mu + b``, ``a >= 0``: the line through two bins (or the constant of one) that the most blocks'
     bins agree with (relative error below ``OUTLIER``; RANSAC over all pairs), refined by least squares in relative
-    error on those bins. Texture only adds variance, so disagreeing bins lie above and do not pull the line."""
+    error on those bins, less ``BELOW_WEIGHT`` x the blocks of bins clearly below it: texture only adds variance, so
+    bins above do not pull the line and bins below contradict it."""
     mu = np.array([p[0] for p in points])
     var = np.array([p[1] for p in points])
     count = np.array([p[2] for p in points], dtype=np.float64)
@@ -286,10 +293,12 @@ def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
                 a = (var[j] - var[i]) / (mu[j] - mu[i])
                 if a >= 0:
                     candidates.append((float(a), float(var[i] - a * mu[i])))
-    best, best_score = candidates[0], (-1.0, 0.0)
+    best, best_score = candidates[0], (-math.inf, 0.0)
     for a, b in candidates:
         fit = np.maximum(a * mu + b, MIN_VARIANCE)
-        score = (float(count[np.abs(var - fit) <= OUTLIER * fit].sum()), -float(fit.sum()))
+        agree = float(count[np.abs(var - fit) <= OUTLIER * fit].sum())
+        below = float(count[var < fit / (1.0 + BELOW_MARGIN)].sum())
+        score = (agree - BELOW_WEIGHT * below, -float(fit.sum()))
         if score > best_score:
             best, best_score = (a, b), score
     a, b = best

@@ -2,8 +2,8 @@
 
 Two rules pick the windows kept as noise patches.
 
-The adaptive rule (default, ``AdaptiveRule``): the photo's own noise-level function ``var_c(mu) = a_c mu + b_c``
-is fitted first (``realsr_cli.learn.noise_model``: Foi et al., IEEE TIP 2008 level sets, local-variance mode as
+The adaptive rule (default, ``AdaptiveRule``): the camera's noise-level function ``var_c(mu) = a_c mu + b_c``
+(pooled over its photos; one photo's own without that) is fitted first (``realsr_cli.learn.noise_model``: Foi et al., IEEE TIP 2008 level sets, local-variance mode as
 Lee & Hoppel, IGARSS 1989), so the threshold follows the noise of that camera and of that brightness
 (signal-dependent noise). Overlapping ``window`` (64) windows at ``stride`` (32) are candidates; a window is kept
 when, in every colour channel, (1) its variance is at most ``tolerance`` (1.3) times the expected noise variance at
@@ -259,14 +259,13 @@ def photo_noise(
 ) -> tuple[dict, PatchResult]:
     """One photo's patches and its report entry: the noise level found, the rule's threshold, what was kept, why.
 
-    The noise-level function is the photo's own fit; the camera model's when the photo cannot be fitted; else a
-    constant from Immerkaer's estimate.
+    The noise-level function is the camera model's (fitted on the blocks of all its photos: one photo's bins hold
+    too few flat blocks to place the line reliably); the photo's own fit without a camera model; else a constant
+    from Immerkaer's estimate.
     """
-    fit, source = fit_levels(stats, camera.hf_ratio if camera is not None else None), "photo"
+    fit, source = (model_levels(camera), "camera") if camera is not None else (fit_levels(stats), "photo")
     if fit is None:
-        fit, source = (
-            (model_levels(camera), "camera") if camera is not None else (immerkaer_levels(pixels), "immerkaer")
-        )
+        fit, source = immerkaer_levels(pixels), "immerkaer"
     brightness = float(np.median(gray_255(pixels)))
     entry: dict = {
         "sigma": round(fit.sigma(brightness), 4),

@@ -1,0 +1,168 @@
+"""The camera noise model against the truth on synthetic cameras (issue 13 items 1-2: "the noise level within 15 %").
+
+Each camera is a degradation preset (``realsr_cli.degradations.pipeline.Degradation``): the seven of the camera zoo
+(``benchmarks/cameras/*.yaml``, four tuning and three held-out) and eight more tuning cameras defined below that
+span what the zoo leaves out (sharp and soft lenses, no JPEG, JPEG 55-95, Gaussian and Poisson-Gaussian noise from
+sigma 1 to 15, an ISP). Source photos: the camera applied to full-size ../shared/data/hr-train 0017-0020 (~500 x 330
+LR px, as the zoo's), four photos a camera; the noise model is fitted by ``learn-degradation``'s own code
+(``noise_model.block_stats`` + ``fit_camera_model``).
+
+**Truth**, two views of one noise:
+- *in the files* (what ``model.json`` describes): the per-channel std of a flat grey HR image of level ``mu`` taken
+  through the whole camera (blur, resize, noise, ISP, JPEG), pixels 8 from the border, mean of four draws;
+- *before the JPEG* (what ``make-pairs`` adds before its own JPEG step): the same without the camera's JPEG step,
+  against the model's sigma times ``jpeg_noise_gain`` at the camera's median JPEG quality, as ``make-pairs``
+  amplifies it. On flat areas JPEG removes much of the noise (sigma 5 -> 1.6 at quality 50-65).
+At ``mu`` = 64, 128 and 192 (the mid-tones). Reported per camera: the true and estimated sigma (mean over channels)
+in both views, the largest relative error over levels and channels of the before-JPEG view, and a verdict at 15 %.
+``python -m benchmarks noise_model``; ``REALSR_BENCH_NOISE=a,b`` picks cameras. About 2 minutes on the 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from realsr_cli.degradations.pipeline import Degradation
+from realsr_cli.io.images import read_image
+from realsr_cli.learn import noise_model
+from realsr_cli.pairs.jpeg_step import jpeg_noise_gain, white_noise
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT.parent / "shared" / "data" / "hr-train"
+SOURCES = range(17, 21)
+LEVELS = (64.0, 128.0, 192.0)
+TOLERANCE = 0.15
+ZOO = ROOT / "benchmarks" / "cameras"
+HELD_OUT = ("webcam", "action-cam", "dslr")
+
+
+def _steps(blur: dict, noise: dict, jpeg: list[int] | None, isp: list[dict] | None = None) -> list[dict]:
+    steps = [{"op": "blur", "kernel": {"size": 21, **blur}}, {"op": "resize", "size": "lr", "method": "matlab"}]
+    steps += [{"op": "noise", **noise}, *(isp or [])]
+    return steps + ([{"op": "jpeg", "quality": jpeg}] if jpeg else [])
+
+
+EXTRA = {  # tuning cameras of this benchmark only (not trained on by the zoo)
+    "sharp-clean": _steps({"type": "iso", "sigma": 0.8}, {"type": "gaussian", "sigma": 1.0}, [95, 95]),
+    "soft-low": _steps(
+        {"type": "iso", "sigma": 2.6}, {"type": "poisson_gaussian", "sigma": 1.5, "alpha": 0.2}, [90, 95]
+    ),
+    "soft-jpeg": _steps(
+        {"type": "aniso", "sigma_x": 2.5, "sigma_y": 1.2, "theta": 1.0}, {"type": "gaussian", "sigma": 3.0}, [55, 70]
+    ),
+    "mid-pg": _steps({"type": "iso", "sigma": 1.4}, {"type": "poisson_gaussian", "sigma": 2.0, "alpha": 1.0}, [75, 90]),
+    "heavy": _steps({"type": "iso", "sigma": 1.2}, {"type": "gaussian", "sigma": 15.0}, [70, 80]),
+    "raw-pg": _steps({"type": "iso", "sigma": 1.0}, {"type": "poisson_gaussian", "sigma": 5.0, "alpha": 2.0}, None),
+    "raw-low": _steps({"type": "iso", "sigma": 2.0}, {"type": "gaussian", "sigma": 2.0}, None),
+    "isp-nlm": _steps(
+        {"type": "iso", "sigma": 1.5},
+        {"type": "poisson_gaussian", "sigma": 3.0, "alpha": 1.5},
+        [85, 90],
+        [{"op": "denoise", "method": "nlm", "h": 8.0, "h_color": 8.0}, {"op": "sharpen", "radius": 1.0, "amount": 0.6}],
+    ),
+}
+
+
+def cameras() -> dict[str, Degradation]:
+    out = {p.stem: Degradation.from_preset(p) for p in sorted(ZOO.glob("*.yaml"))}
+    for name, steps in EXTRA.items():
+        out[name] = Degradation.from_preset({"kind": "degradation", "name": name, "steps": steps})
+    wanted = [n for n in os.environ.get("REALSR_BENCH_NOISE", "").split(",") if n]
+    return {k: v for k, v in out.items() if not wanted or k in wanted}
+
+
+def true_sigma(camera: Degradation, level: float, draws: int = 4, side: int = 512) -> np.ndarray:
+    """Per-channel std (0-255) of a flat ``level`` grey HR image through the whole camera (see the docstring)."""
+    rng = np.random.default_rng(1)
+    out = []
+    for _ in range(draws):
+        hr = torch.full((1, 3, side, side), level / 255.0)
+        lr = camera.apply(hr, camera.sample(rng, (3, side, side), 4))[0].numpy() * 255.0
+        out.append(lr[:, 8:-8, 8:-8].reshape(3, -1).std(1))
+    return np.mean(out, 0)
+
+
+def source_photos() -> list[torch.Tensor]:
+    return [
+        torch.from_numpy(read_image(PHOTOS / f"{i:04d}.png").pixels[:, :, :3].transpose(2, 0, 1) / 255.0)
+        for i in SOURCES
+    ]
+
+
+def camera_photos(camera: Degradation, sources: list[torch.Tensor], seed: int = 0) -> list[np.ndarray]:
+    """The camera's photos as 8-bit HWC arrays, as ``realsr degrade`` writes them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for hr in sources:
+        x = hr[None].float()
+        lr = camera.apply(x, camera.sample(rng, tuple(x.shape[1:]), 4))[0]
+        out.append(np.clip(np.rint(lr.numpy().transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8))
+    return out
+
+
+def without_jpeg(camera: Degradation) -> tuple[Degradation, int | None]:
+    """The camera minus its JPEG step, and that step's median quality (None without one)."""
+    steps = camera.config["steps"]
+    qualities = [np.mean(s["quality"]) for s in steps if s["op"] == "jpeg"]
+    config = {**camera.config, "steps": [s for s in steps if s["op"] != "jpeg"]}
+    return Degradation.from_preset(config), (int(round(qualities[0])) if qualities else None)
+
+
+def evaluate(camera: Degradation, sources: list[torch.Tensor]) -> dict:
+    photos = camera_photos(camera, sources)
+    t0 = time.perf_counter()
+    model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in photos], len(photos))
+    seconds = time.perf_counter() - t0
+    raw, quality = without_jpeg(camera)
+    truth = np.stack([true_sigma(camera, mu) for mu in LEVELS])  # (levels, C), in the files
+    before = np.stack([true_sigma(raw, mu) for mu in LEVELS])  # before the JPEG
+    row = {"truth": truth.mean(1), "before": before.mean(1), "quality": quality, "seconds": seconds}
+    if model is None:
+        return {**row, "fit": None, "pairs": None, "error": float("inf")}
+    fit = np.stack([[np.sqrt(float(model.variance(mu, c))) for c in range(3)] for mu in LEVELS])
+    gain = 1.0 if quality is None else jpeg_noise_gain(white_noise(float(fit[1].mean())), quality)
+    error = float(np.max(np.abs(fit * gain / before - 1.0)))
+    return {**row, "fit": fit.mean(1), "pairs": fit.mean(1) * gain, "gain": gain, "error": error}
+
+
+def _levels(values: np.ndarray | None) -> str:
+    return "no model" if values is None else "/".join(f"{v:.2f}" for v in values)
+
+
+def main() -> None:
+    sources = source_photos()
+    rows = {}
+    print(
+        "sigma (0-255) at grey 64/128/192; 'in files' = after the camera's JPEG, 'before JPEG' = what make-pairs adds"
+    )
+    print(
+        "camera        | split    | JPEG | in files: true | fitted (model.json) | before JPEG: true | make-pairs adds"
+        " | max rel. error | verdict"
+    )
+    for name, camera in cameras().items():
+        r = evaluate(camera, sources)
+        rows[name] = r
+        split = "held-out" if name in HELD_OUT else "tuning"
+        verdict = "ok" if r["error"] <= TOLERANCE else "OFF"
+        q = "-" if r["quality"] is None else str(r["quality"])
+        print(
+            f"{name:13s} | {split:8s} | {q:4s} | {_levels(r['truth']):14s} | {_levels(r['fit']):19s} | "
+            f"{_levels(r['before']):17s} | {_levels(r['pairs']):15s} | {100 * r['error']:13.0f}% | {verdict}",
+            flush=True,
+        )
+    for split in ("tuning", "held-out"):
+        names = [n for n in rows if (n in HELD_OUT) == (split == "held-out")]
+        ok = sum(rows[n]["error"] <= TOLERANCE for n in names)
+        errors = [100 * rows[n]["error"] for n in names]
+        print(
+            f"{split}: {ok} of {len(names)} cameras within {100 * TOLERANCE:.0f} %; median error {np.median(errors):.0f} %"
+        )
+
+
+if __name__ == "__main__":
+    main()
