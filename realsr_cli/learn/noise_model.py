@@ -10,18 +10,18 @@ Fit, per channel, following Foi et al.'s level-set scheme with local statistics 
 "Noise modeling and estimation of remotely-sensed images", IGARSS 1989:
 
 1. local statistics: ``BLOCK`` x ``BLOCK`` blocks at stride ``BLOCK // 2``; per block the mean, the variance of
-   the pixels after removing their least-squares plane (smooth shading is not noise), and the high-frequency
-   energy ``hf`` (J. Immerkaer, "Fast noise variance estimation", CVIU 1996: the Laplacian-difference mask response
-   squared / 36, which white noise of variance ``v`` gives as ``v``). Blocks with clipped pixels (0 or the maximum)
-   are left out: clipping shrinks the variance.
+   the pixels after removing their least-squares quadratic surface (smooth shading and a soft lens's smooth detail
+   are not noise), and the high-frequency energy ``hf`` (J. Immerkaer, "Fast noise variance estimation", CVIU
+   1996: the Laplacian-difference mask response squared / 36, which white noise of variance ``v`` gives as ``v``).
+   Blocks with clipped pixels (0 or the maximum) are left out: clipping shrinks the variance.
 2. level sets: the blocks are binned by mean. In a bin, noise-only blocks have sample variances
    ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
    noise after JPEG); texture and edges only add variance. In photos of ordinary (textured) scenes most blocks of a
    bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the log variances
    of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th percentile variance
    (the lower envelope that flat blocks form; a noise-only bin's spread stays well inside that window).
-3. the line ``a mu + b`` (``a >= 0``) through the bins' (median mean, noise variance): the two-bin line (or one-bin
-   constant) that bins holding the most blocks agree with to ``OUTLIER`` relative error, minus ``BELOW_WEIGHT`` x
+3. the line ``a mu + b`` (``a, b >= 0``) through the bins' (median mean, noise variance): the two-bin line (or
+   one-bin constant, or line through the origin) that bins holding the most blocks agree with to ``OUTLIER`` relative error, minus ``BELOW_WEIGHT`` x
    the blocks of bins lying clearly *below* it (RANSAC over all pairs): noise cannot be below the noise, so a bin
    under the line contradicts it, while a bin with no flat block at all has its level on texture, above. Refined
    by least squares in relative error on the agreeing bins.
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from realsr_cli.console import warn_line
@@ -119,34 +120,39 @@ def gray_255(pixels: np.ndarray) -> np.ndarray:
 
 
 def block_stats(pixels: np.ndarray, block: int = BLOCK) -> BlockStats:
-    """Mean and plane-removed covariance of every ``block`` x ``block`` block at stride ``block // 2`` (box sums of
-    the image moments by integral images: linear in the pixel count)."""
+    """Mean and surface-removed covariance of every ``block`` x ``block`` block at stride ``block // 2``: each
+    block's least-squares quadratic surface (``SURFACE``: 1, x, y, x^2, y^2, xy) is removed before the covariance,
+    as a smooth shading or the curvature of a soft lens's blur is not noise. One row of blocks at a time (memory
+    linear in the photo's width)."""
     planes = colour_planes(pixels)
     h, w, c = planes.shape
     if h < block or w < block:
         return BlockStats(np.zeros((0, c)), np.zeros((0, c, c)), np.zeros((0, c)), block)
     step = max(1, block // 2)
-    offset = planes.mean(axis=(0, 1))
-    centred = planes - offset
-    n = float(block * block)
-    ss = block * float(np.sum((np.arange(block) - (block - 1) / 2.0) ** 2))  # sum of u^2 over a block
-    means, gx, gy = [], [], []
-    for i in range(c):
-        m, sx, sy = plane_fit(centred[:, :, i], block, step)
-        means.append(m)
-        gx.append(sx)
-        gy.append(sy)
-    cov = np.zeros(means[0].shape + (c, c))
-    for i in range(c):
-        for j in range(i, c):
-            raw = box_sums(centred[:, :, i] * centred[:, :, j], block, step)
-            plane = n * means[i] * means[j] + ss * (gx[i] * gx[j] + gy[i] * gy[j])
-            cov[..., i, j] = cov[..., j, i] = (raw - plane) / (n - 3.0)
-    hf = np.stack([box_sums(_highpass(planes[:, :, i]), block, step) / n for i in range(c)], -1)
+    centred = planes - planes.mean(axis=(0, 1))
+    basis = surface_basis(block)
+    dof = float(block * block - basis.shape[1])
+    means, covs = [], []
+    for top in range(0, h - block + 1, step):
+        rows = sliding_window_view(centred[top : top + block], (block, block), axis=(0, 1))[0, ::step]
+        values = rows.reshape(rows.shape[0], c, block * block)  # (blocks, C, pixels)
+        resid = values - (values @ basis) @ basis.T
+        means.append(values.mean(-1))
+        covs.append(np.einsum("nip,njp->nij", resid, resid) / dof)
+    mean = np.concatenate(means) + planes.mean(axis=(0, 1))
+    cov = np.concatenate(covs)
+    hf = np.stack([box_sums(_highpass(planes[:, :, i]), block, step) / (block * block) for i in range(c)], -1)
     clip = ((planes <= 0.5) | (planes >= 254.5)).any(axis=2).astype(np.float64)
-    keep = box_sums(clip, block, step) == 0
-    mean = np.stack(means, -1) + offset
-    return BlockStats(mean[keep], cov[keep], hf[keep], block)
+    keep = (box_sums(clip, block, step) == 0).reshape(-1)
+    return BlockStats(mean[keep], cov[keep], hf.reshape(-1, c)[keep], block)
+
+
+def surface_basis(block: int) -> np.ndarray:
+    """An orthonormal basis (block^2, 6) of the quadratic surfaces over a ``block`` x ``block`` block."""
+    u = np.arange(block, dtype=np.float64) - (block - 1) / 2.0
+    yy, xx = (v.reshape(-1) for v in np.meshgrid(u, u, indexing="ij"))
+    design = np.stack([np.ones_like(xx), xx, yy, xx * xx, yy * yy, xx * yy], 1)
+    return np.linalg.qr(design)[0]
 
 
 def box_sums(a: np.ndarray, size: int, step: int, offset: int = 0) -> np.ndarray:
@@ -279,19 +285,20 @@ def log_mode(var: np.ndarray, bandwidth: float = MODE_BANDWIDTH) -> float:
 
 
 def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
-    """``var = a mu + b``, ``a >= 0``: the line through two bins (or the constant of one) that the most blocks'
-    bins agree with (relative error below ``OUTLIER``; RANSAC over all pairs), refined by least squares in relative
-    error on those bins, less ``BELOW_WEIGHT`` x the blocks of bins clearly below it: texture only adds variance, so
-    bins above do not pull the line and bins below contradict it."""
+    """``var = a mu + b`` with ``a, b >= 0`` (photon gain and read-noise variance): the line through two bins, a bin
+    and the origin, or the constant of one bin, that the most blocks' bins agree with (relative error below
+    ``OUTLIER``; RANSAC over all of them), less ``BELOW_WEIGHT`` x the blocks of bins clearly below it (texture only
+    adds variance, so bins above do not pull the line and bins below contradict it); refined by least squares in
+    relative error on the agreeing bins."""
     mu = np.array([p[0] for p in points])
     var = np.array([p[1] for p in points])
     count = np.array([p[2] for p in points], dtype=np.float64)
-    candidates = [(0.0, float(v)) for v in var]
+    candidates = [(0.0, float(v)) for v in var] + [(float(v / m), 0.0) for m, v in zip(mu, var, strict=True) if m > 1.0]
     for i in range(len(points)):
         for j in range(i + 1, len(points)):
             if abs(mu[j] - mu[i]) > 1.0:
                 a = (var[j] - var[i]) / (mu[j] - mu[i])
-                if a >= 0:
+                if a >= 0 and var[i] - a * mu[i] >= 0:
                     candidates.append((float(a), float(var[i] - a * mu[i])))
     best, best_score = candidates[0], (-math.inf, 0.0)
     for a, b in candidates:
@@ -305,13 +312,22 @@ def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
     for _ in range(3):
         fit = np.maximum(a * mu + b, MIN_VARIANCE)
         inlier = np.abs(var - fit) <= OUTLIER * fit
-        w = np.sqrt(count[inlier]) / fit[inlier]
-        if inlier.sum() >= 2 and np.ptp(mu[inlier]) > 1.0:
-            design = np.stack([mu[inlier], np.ones(int(inlier.sum()))], 1) * w[:, None]
-            a, b = (float(v) for v in np.linalg.lstsq(design, var[inlier] * w, rcond=None)[0])
-        if inlier.sum() < 2 or np.ptp(mu[inlier]) <= 1.0 or a < 0:
-            a, b = 0.0, float(np.sum(w**2 * var[inlier]) / np.sum(w**2))
+        a, b = _weighted_line(mu[inlier], var[inlier], np.sqrt(count[inlier]) / fit[inlier])
     return a, b
+
+
+def _weighted_line(mu: np.ndarray, var: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Weighted least squares ``var = a mu + b`` with ``a, b >= 0``: the unconstrained line when it is feasible,
+    else the better of the line through the origin and the constant."""
+    constant = (0.0, float(np.sum(w**2 * var) / np.sum(w**2)))
+    if mu.size < 2 or np.ptp(mu) <= 1.0:
+        return constant
+    design = np.stack([mu, np.ones(mu.size)], 1) * w[:, None]
+    a, b = (float(v) for v in np.linalg.lstsq(design, var * w, rcond=None)[0])
+    if a >= 0 and b >= 0:
+        return a, b
+    origin = (float(np.sum(w**2 * mu * var) / np.sum(w**2 * mu * mu)), 0.0)
+    return min(constant, origin, key=lambda ab: float(np.sum((w * (ab[0] * mu + ab[1] - var)) ** 2)))
 
 
 def correlation(stats: BlockStats, fit: LevelFit) -> np.ndarray:
