@@ -1,7 +1,9 @@
 """Run every benchmark module (or those named on the command line): ``python -m benchmarks [NAME ...]``.
 
 ``python -m benchmarks cameras [--quick] [--cameras a,b] [--out DIR]`` runs the camera zoo (``benchmarks/cameras``),
-which is not part of the default set: its full run takes most of an hour.
+which is not part of the default set: its full run takes most of an hour. Nor is
+``python -m benchmarks kernelgan-fidelity --original DIR [--iters N] [--photos K] [--seeds S] [--out DIR]``
+(``kernelgan_fidelity`` too): the original KernelGAN beside this tool (``benchmarks/kernelgan_fidelity``), hours.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.cameras.runner import main as cameras
 
         return cameras(argv[1:])
+    if argv[:1] in (["kernelgan-fidelity"], ["kernelgan_fidelity"]):
+        from benchmarks.kernelgan_fidelity.runner import main as fidelity
+
+        return fidelity(argv[1:])
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names

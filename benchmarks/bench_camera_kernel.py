@@ -52,27 +52,32 @@ def bicubic_x4_weights() -> np.ndarray:
 
 
 def true_x4_kernel(sx: float, sy: float, theta: float) -> np.ndarray:
-    g = gaussian_kernel(2 * int(math.ceil(4 * max(sx, sy))) + 1, sx, sy, theta)
+    g = blur_gaussian((sx, sy, theta))
     k = signal.convolve(bicubic_x4_weights(), g, mode="full")
     return kernel_centre.trim(k / k.sum(), 25)
 
 
+def blur_gaussian(spec: tuple[float, float, float]) -> np.ndarray:
+    """The HR-pixel Gaussian (sigma_x, sigma_y, theta) of a synthetic camera, +-4 sigma."""
+    return gaussian_kernel(2 * int(math.ceil(4 * max(spec[:2]))) + 1, *spec)
+
+
+def synthetic_photo(path: Path, g: np.ndarray, lr_size: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 LR photo: the centre (4 lr_size)^2 HR crop of ``path`` blurred by ``g``, MATLAB bicubic x4, noise 2."""
+    hr_side = 4 * lr_size
+    px = read_image(path).pixels[:, :, :3]
+    h, w = px.shape[:2]
+    top, left = (h - min(h, hr_side)) // 2, (w - min(w, hr_side)) // 2
+    crop = px[top : top + hr_side, left : left + hr_side].astype(np.float64) / 255.0
+    x = torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
+    lr = imresize(blur(x, g), scale=0.25)[0].numpy().transpose(1, 2, 0)
+    return np.clip(np.rint((lr + rng.normal(0, 2 / 255, lr.shape)) * 255), 0, 255).astype(np.uint8)
+
+
 def camera_photos(spec: tuple[float, float, float], n: int, lr_size: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    files = sorted(PHOTOS.glob("*.png"))[:n]
-    g = gaussian_kernel(2 * int(math.ceil(4 * max(spec[:2]))) + 1, *spec)
-    out = []
-    hr_side = 4 * lr_size
-    for path in files:
-        px = read_image(path).pixels[:, :, :3]
-        h, w = px.shape[:2]
-        top, left = (h - min(h, hr_side)) // 2, (w - min(w, hr_side)) // 2
-        crop = px[top : top + hr_side, left : left + hr_side].astype(np.float64) / 255.0
-        x = torch.from_numpy(crop.transpose(2, 0, 1).copy())[None]
-        lr = imresize(blur(x, g), scale=0.25)[0].numpy().transpose(1, 2, 0)
-        lr = np.clip(np.rint((lr + rng.normal(0, 2 / 255, lr.shape)) * 255), 0, 255).astype(np.uint8)
-        out.append(prepare_image(lr))
-    return out
+    g = blur_gaussian(spec)
+    return [prepare_image(synthetic_photo(path, g, lr_size, rng)) for path in sorted(PHOTOS.glob("*.png"))[:n]]
 
 
 def errors(kernel: np.ndarray, truth: np.ndarray) -> dict:

@@ -2,7 +2,8 @@
 
 Reference = ``RealESRGANer.tile_process`` from xinntao/Real-ESRGAN (one tile at a time, fp32, no batching, tiles
 clipped at the borders, padding cropped from each output) and, untiled, a plain ``model(x)`` under ``no_grad``.
-Both run the same model on the same input in the same process; ratios > 1 mean this tool is faster.
+Both run the same model on the same input in the same process, interleaved, best of N, with the load average beside
+every figure (``benchmarks.interleave``); ratios > 1 mean this tool is faster (none printed when the loads differ).
 
 Models: the shipped ``default`` model when installed (else SRVGGNetCompact, Real-ESRGAN's "general x4v3" size, as a
 stand-in) and RRDBNet (ESRGAN, 23 blocks). CPU sizes are reduced so the run ends in a few minutes on a shared CPU;
@@ -18,6 +19,7 @@ import time
 
 import torch
 
+from benchmarks.interleave import interleaved, ratio
 from realsr_cli.archs import build_arch
 from realsr_cli.errors import RealSRError
 from realsr_cli.models.loading import SRModel, load_sr_model
@@ -79,19 +81,37 @@ def bench_model(model: SRModel, size: int, tile: int, device: torch.device, repe
     rows = []
     for label, t in (("untiled", 0), (f"tile {tile}", tile)):
         if t == 0:
-            ref = _time(lambda: model.module(xd), repeats)  # noqa: B023
+            ref = lambda: model.module(xd)  # noqa: E731
         else:
-            ref = _time(lambda: reference_tile_process(model.module, xd, model.scale, t, 10), repeats)  # noqa: B023
+            ref = lambda t=t: reference_tile_process(model.module, xd, model.scale, t, 10)  # noqa: E731
         ours = Upscaler([model], device, UpscaleOptions(tile=t, tile_pad=10, precision="fp32", batch=1))
-        mine = _time(lambda: ours.upscale_tensor(x), repeats)  # noqa: B023
-        rows.append((label, "fp32", mp / ref, mp / mine))
+        runs = {"reference": _synced(ref), "ours": _synced(lambda ours=ours: ours.upscale_tensor(x))}
         if device.type == "cuda":
             half = Upscaler([model], device, UpscaleOptions(tile=t, tile_pad=10, precision="fp16", batch=4))
-            half.upscale_tensor(x)
-            rows.append((label, "fp16 batch 4", mp / ref, mp / _time(lambda: half.upscale_tensor(x), repeats)))  # noqa: B023
-    print(f"  {'mode':<10} {'ours':<13} {'reference MP/s':>15} {'ours MP/s':>10} {'ratio':>6}")
-    for label, prec, ref_mps, our_mps in rows:
-        print(f"  {label:<10} {prec:<13} {ref_mps:>15.4g} {our_mps:>10.4g} {our_mps / ref_mps:>6.2f}", flush=True)
+            runs["fp16 batch 4"] = _synced(lambda half=half: half.upscale_tensor(x))
+        figures = interleaved(runs, repeats)
+        rows += [(label, name, figures["reference"], figures[name]) for name in runs if name != "reference"]
+    print(f"  {'mode':<10} {'ours':<13} {'reference MP/s':>15} {'ours MP/s':>10} {'ratio':>6}  loads (reference, ours)")
+    for label, prec, ref_fig, our_fig in rows:
+        prec = "fp32" if prec == "ours" else prec
+        loads = f"{ref_fig.label()}, {our_fig.label()}"
+        print(
+            f"  {label:<10} {prec:<13} {mp / ref_fig.seconds:>15.4g} {mp / our_fig.seconds:>10.4g} "
+            f"{ratio(our_fig, ref_fig):>6}  {loads}",
+            flush=True,
+        )
+
+
+def _synced(fn):
+    """``fn`` followed by a CUDA synchronise (so that its time is the work's, not the launch's)."""
+
+    def run():
+        out = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return out
+
+    return run
 
 
 def bench_defaults(device: torch.device, size: int, repeats: int) -> None:

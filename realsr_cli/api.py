@@ -60,15 +60,18 @@ class Upscaler:
         tile: int | None = None,
         tta: bool = False,
         precision: str = "auto",
+        backend: str = "torch",
     ) -> Upscaler:
-        """``model``: "default", a name from ``realsr models list``, a URL or a model file (as ``--model``)."""
+        """``model``: "default", "bicubic"/"lanczos"/"bilinear"/"nearest", a name from ``realsr models list``, a URL
+        or a model file (as ``--model``); ``backend`` as ``--backend`` (``auto``: OpenVINO / ONNX Runtime on the
+        CPU when installed and matching PyTorch; the default here is PyTorch)."""
         from realsr_cli.device import resolve_device
         from realsr_cli.models.loading import load_sr_model
         from realsr_cli.upscale.pipeline import UpscaleOptions
         from realsr_cli.upscale.pipeline import Upscaler as Engine
 
         dev = resolve_device(device)
-        options = UpscaleOptions(scale=scale, tile=tile, tta=tta, precision=precision)
+        options = UpscaleOptions(scale=scale, tile=tile, tta=tta, precision=precision, backend=backend)
         return cls(Engine([load_sr_model(model, dev, scale)], dev, options))
 
     @property

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# `upscale` runs on PyTorch in the tests (exact comparisons, no ONNX exports in the user's cache); the runtimes of
+# `--backend auto` are tested in tests/test_upscale_backends.py.
+os.environ.setdefault("REALSR_BACKEND", "torch")
 
 import torch  # noqa: E402
 

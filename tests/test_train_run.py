@@ -138,22 +138,26 @@ def test_existing_run_is_refused(pairs, tmp_path):
         train_sr(train_dir, tmp_path / "other", cfg, device="cpu", quiet=True, resume=True)
 
 
-def _test_vgg(path: Path) -> Path:
+def _test_vgg(path: Path, backbone: str = "vgg19") -> Path:
     from realsr_cli.losses.perceptual import make_vgg_features
 
     torch.manual_seed(0)
-    torch.save({f"features.{k}": v for k, v in make_vgg_features("vgg19").state_dict().items()}, path)
+    torch.save({f"features.{k}": v for k, v in make_vgg_features(backbone).state_dict().items()}, path)
     return path
 
 
 @pytest.fixture(scope="module")
-def test_vgg(tmp_path_factory) -> Path:
-    return _test_vgg(tmp_path_factory.mktemp("vgg") / "vgg19-test.pth")
+def test_vgg(tmp_path_factory) -> dict[str, Path]:
+    """Random-weight VGG feature files of both backbones (no download), by backbone name."""
+    folder = tmp_path_factory.mktemp("vgg")
+    return {b: _test_vgg(folder / f"{b}-test.pth", b) for b in ("vgg19", "vgg16")}
 
 
 @pytest.mark.parametrize("preset", sorted(list_presets("train")))
 def test_every_preset_runs(preset, tmp_path, test_vgg):
     cfg = load_train_config(preset)
+    if cfg.get("mode") == "cyclesr":
+        pytest.skip("unpaired HR + real-LR training: tests/test_train_cyclesr.py runs cyclesr and cyclesrgan")
     assert cfg["name"] == preset and cfg["train"]["iters"] > 1000
     scale = 4 if cfg["data"].get("degrade_preset") else 2
     patch = 128 if cfg["discriminator"]["arch"] == "vgg128" and cfg["losses"].get("gan") else 32
@@ -169,7 +173,8 @@ def test_every_preset_runs(preset, tmp_path, test_vgg):
     if preset == "rfdn":
         sets += ("train.finetune={start_iter: 1, pixel: l2, lr: 1.0e-5}",)
     cfg = tiny_cfg(preset, *sets, iters=2, patch=patch, scale=scale)
-    result = train_sr(data, tmp_path / "run", cfg, device="cpu", quiet=True, vgg_weights=test_vgg)
+    backbone = (cfg["losses"].get("perceptual") or {}).get("backbone", "vgg19")
+    result = train_sr(data, tmp_path / "run", cfg, device="cpu", quiet=True, vgg_weights=test_vgg[backbone])
     assert result.iters == 2 and result.model_path.is_file()
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["l_total"]) for r in rows)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from realsr_cli.upscale.color_fix import color_fix, color_shift
-from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, median_luma
+from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, luminance_ensemble, median_luma
 
 
 def _const_model(value: float):
@@ -24,22 +24,33 @@ def test_median_luma_is_bt601_on_0_255_scale():
 
 @pytest.mark.parametrize(("level", "dark"), [(30, True), (63, True), (64, False), (200, False)])
 def test_luminance_fusion_formula(level, dark):
-    lr = torch.full((1, 3, 4, 4), level / 255.0)
-    rel, std = _const_model(0.8), _const_model(0.2)
-    fn = fused_model([rel, std], "luminance", luma=median_luma(lr), params=LuminanceFusion(0.6, 0.4, 64))
-    out = fn(lr)
-    expected = 0.6 * 0.8 + 0.4 * 0.2 if dark else 0.8
-    assert out.shape == (1, 3, 8, 8)
+    sr_rel, sr_std = torch.full((1, 3, 8, 8), level / 255.0), torch.full((1, 3, 8, 8), 0.2)
+    calls = []
+    out, luma = luminance_ensemble(sr_rel, lambda: calls.append(1) or sr_std, LuminanceFusion(0.6, 0.4, 64))
+    expected = 0.6 * level / 255.0 + 0.4 * 0.2 if dark else level / 255.0
+    assert luma == pytest.approx(level, abs=1e-3)
     assert torch.allclose(out, torch.full_like(out, expected), atol=1e-6)
+    assert len(calls) == (1 if dark else 0)  # the standard-GAN model runs only for dark images
 
 
-def test_mean_fusion_and_argument_checks():
-    out = fused_model([_const_model(0.1), _const_model(0.4), _const_model(0.7)], "mean")(torch.zeros(1, 3, 2, 2))
+def test_luminance_decision_is_on_the_relativistic_output_not_the_input():
+    """Dark SR_rel fuses whatever the input; a given ``luma`` (the image's, for alpha) overrides SR_rel's."""
+    params = LuminanceFusion(0.6, 0.4, 64)
+    dark_rel = torch.full((1, 3, 4, 4), 40 / 255.0)
+    dark_rel[..., 0, 0] = 1.0  # one bright pixel moves the mean, not the median
+    std = torch.full((1, 3, 4, 4), 100 / 255.0)
+    out, luma = luminance_ensemble(dark_rel, lambda: std, params)
+    assert luma == pytest.approx(40, abs=1e-3)
+    assert torch.allclose(out[..., 1:, 1:], torch.full((1, 3, 3, 3), (0.6 * 40 + 0.4 * 100) / 255.0), atol=1e-6)
+    out, luma = luminance_ensemble(dark_rel, lambda: std, params, luma=200.0)
+    assert luma == 200.0 and torch.equal(out, dark_rel)
+
+
+def test_mean_fusion():
+    out = fused_model([_const_model(0.1), _const_model(0.4), _const_model(0.7)])(torch.zeros(1, 3, 2, 2))
     assert torch.allclose(out, torch.full_like(out, 0.4))
-    with pytest.raises(ValueError):
-        fused_model([_const_model(0.1)] * 3, "luminance", luma=10.0)
-    with pytest.raises(ValueError):
-        fused_model([_const_model(0.1)] * 2, "median")
+    single = _const_model(0.3)
+    assert fused_model([single]) is single
 
 
 def test_color_fix_removes_a_colour_cast_and_keeps_detail():

@@ -165,12 +165,15 @@ class _Const(torch.nn.Module):
         return torch.full((x.shape[0], 3, x.shape[2] * 2, x.shape[3] * 2), self.value)
 
 
-@pytest.mark.parametrize(("level", "expected"), [(40, 0.6 * 200 + 0.4 * 100), (120, 200)])
-def test_luminance_ensemble_through_the_pipeline(level, expected):
-    models = [sr_model(_Const(200 / 255), 2, "rel"), sr_model(_Const(100 / 255), 2, "std")]
+@pytest.mark.parametrize(
+    ("rel", "level", "expected"), [(40, 200, 0.6 * 40 + 0.4 * 100), (120, 40, 120), (200, 30, 200)]
+)
+def test_luminance_ensemble_through_the_pipeline(rel, level, expected):
+    """The fusion follows the median luma of the relativistic model's SR output, not the input's (Ren et al.)."""
+    models = [sr_model(_Const(rel / 255), 2, "rel"), sr_model(_Const(100 / 255), 2, "std")]
     up = Upscaler(models, CPU, UpscaleOptions(fusion="luminance", tile=0))
     out, stats = up.upscale_pixels(np.full((6, 6, 3), level, np.uint8))
-    assert stats["median_luma"] == pytest.approx(level, abs=0.01)
+    assert stats["median_luma"] == pytest.approx(rel, abs=0.01)
     assert np.abs(out.astype(float) - expected).max() <= 0.5
 
 

@@ -14,6 +14,7 @@ from realsr_cli.cli.common import (
     OverwriteOpt,
     QuietOpt,
     SeedOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
@@ -23,6 +24,7 @@ from realsr_cli.device import resolve_device
 from realsr_cli.learn.gan_training import GANConfig
 from realsr_cli.learn.noise_patches import noise_rule_from_options
 from realsr_cli.learn.pipeline import LearnOptions, learn_degradation, parse_methods
+from realsr_cli.threads import use_threads
 
 
 @handle_errors
@@ -86,6 +88,7 @@ def command(
         bool, typer.Option("--resume", help="Continue dsgan/cyclegan training from OUT/learn_state.pt.")
     ] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     overwrite: OverwriteOpt = False,
@@ -94,6 +97,7 @@ def command(
 ) -> None:
     """Learn a camera's degradation from its photos: KernelGAN blur kernels, real noise patches, DSGAN/CycleGAN."""
     reserve_reports(overwrite, json_file)
+    use_threads(threads)
     opts = LearnOptions(
         scale=scale,
         methods=parse_methods(method),

@@ -15,6 +15,7 @@ from realsr_cli.cli.common import (
     QuietOpt,
     SeedOpt,
     ShardOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
@@ -23,6 +24,7 @@ from realsr_cli.console import err_console, out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.pairs.core import PairsConfig, PairsResult, make_pairs
 from realsr_cli.sharding import parse_shard
+from realsr_cli.threads import use_threads
 
 
 @handle_errors
@@ -91,6 +93,7 @@ def command(
     seed: SeedOpt = 0,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel worker processes.")] = 1,
     shard: ShardOpt = None,
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
@@ -98,6 +101,7 @@ def command(
 ) -> None:
     """Make realistic LR/HR training pairs (kernels + noise, a recipe, a learned model, aligned or self pairs)."""
     reserve_reports(overwrite, json_file)
+    use_threads(threads)
     config = PairsConfig(
         hr_dir=hr_dir,
         out_dir=output,

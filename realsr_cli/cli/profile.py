@@ -18,6 +18,7 @@ from realsr_cli.cli.common import (
     JsonOpt,
     OverwriteOpt,
     QuietOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
@@ -25,6 +26,7 @@ from realsr_cli.cli.common import (
 from realsr_cli.console import err_console, error_line, make_progress, out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
+from realsr_cli.threads import use_threads
 
 ArchOpt = Annotated[
     list[str] | None,
@@ -96,6 +98,7 @@ def command(
         Path | None, typer.Option("--images", help="Time on these images instead of synthetic ones.")
     ] = None,
     runs: Annotated[int, typer.Option("--runs", help="Timed passes (best is reported); 0: count only.")] = 3,
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     half: Annotated[bool, typer.Option("--half", help="Time in float16 (CUDA only).")] = False,
     channels_last: Annotated[bool, typer.Option("--channels-last", help="Time with channels-last tensors.")] = False,
@@ -125,6 +128,7 @@ def command(
         _list_archs()
         return
     reserve_reports(overwrite, json_out)
+    use_threads(threads)
     if input_size < 8:
         raise InputError(f"--input-size {input_size}: must be at least 8 pixels")
     if runs < 0:

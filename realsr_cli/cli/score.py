@@ -17,6 +17,7 @@ from realsr_cli.cli.common import (
     JsonOpt,
     OverwriteOpt,
     QuietOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
@@ -26,6 +27,7 @@ from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_text
 from realsr_cli.scoring import FolderScore, ScoreOptions, Scorer, iqa_rank, parse_metrics, score_folder
+from realsr_cli.threads import use_threads
 
 DIGITS = {"psnr": 4, "ssim": 4, "lpips": 4, "niqe": 4, "brisque": 4, "piqe": 4, "aim2020": 4}
 
@@ -62,12 +64,14 @@ def command(
     ] = "gray",
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the numbers as CSV.")] = None,
     json_path: JsonOpt = None,
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Score SR images: PSNR / SSIM / LPIPS against GT_DIR, NIQE / BRISQUE / PIQE without; --rank compares methods."""
     reserve_reports(overwrite, json_path, csv_path)
+    use_threads(threads)
     sr_dirs, gt_dir = _split_paths(paths, gt, rank)
     names = parse_metrics(metrics, gt_dir is not None)
     if niqe_color not in ("gray", "y"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,17 +14,20 @@ from realsr_cli.cli.common import (
     OverwriteOpt,
     QuietOpt,
     SeedOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
 from realsr_cli.console import out_console
+from realsr_cli.threads import use_threads
 
 
 @handle_errors
 def command(
     pairs_dir: Annotated[
-        Path, typer.Argument(help="make-pairs folder (hr/ + lr/), or HR images with --degrade-preset.")
+        Path,
+        typer.Argument(help="make-pairs folder (hr/ + lr/), or HR images with --degrade-preset or a cyclesr preset."),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: model.pt, checkpoints/, log.jsonl.")],
     preset: Annotated[str, typer.Option("--preset", help="Train preset name or YAML file.")] = "msrresnet",
@@ -43,7 +47,14 @@ def command(
     degrade_preset: Annotated[
         str | None, typer.Option("--degrade-preset", help="Degrade HR images on the fly with this degradation preset.")
     ] = None,
-    val: Annotated[Path | None, typer.Option("--val", help="Validation folder (hr/ + lr/).")] = None,
+    real_lr: Annotated[
+        Path | None,
+        typer.Option("--real-lr", help="The camera's real LR photos (unpaired), for the cyclesr/cyclesrgan presets."),
+    ] = None,
+    val: Annotated[
+        Path | None,
+        typer.Option("--val", help="Validation folder: hr/ + lr/, or LR photos only (with train.best_metric niqe)."),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/checkpoints/latest.pt.")] = False,
     init: Annotated[
         str | None, typer.Option("--init", help="Initial generator weights (model.pt, .pth, a zoo name or a URL).")
@@ -58,6 +69,7 @@ def command(
         list[str] | None,
         typer.Option("--export", help="Also write model.safetensors / model.pth: safetensors or state-dict."),
     ] = None,
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
     overwrite: OverwriteOpt = False,
@@ -67,10 +79,12 @@ def command(
     """Train an SR network (L1/L2/Charbonnier/SSIM, VGG perceptual, standard/relativistic/LSGAN) from a preset."""
     from realsr_cli.errors import InputError
     from realsr_cli.train import load_train_config, train_sr
+    from realsr_cli.train.cyclesr import cyclesr_summary, run_mode, train_cyclesr
     from realsr_cli.train.export import EXPORT_FORMATS
     from realsr_cli.train.trainer import summary
 
     reserve_reports(overwrite, json_out)
+    use_threads(threads)
     for fmt in export or []:
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"--export {fmt}: expected one of {', '.join(EXPORT_FORMATS)}")
@@ -86,7 +100,11 @@ def command(
         "data.degrade_preset": degrade_preset,
     }
     cfg = load_train_config(preset, overrides, sets)
-    result = train_sr(
+    mode = run_mode(cfg, out, resume)
+    if mode != "cyclesr" and real_lr is not None:
+        raise InputError("--real-lr: only for the cyclesr presets (mode: cyclesr), e.g. --preset cyclesr")
+    train = partial(train_cyclesr, real_lr=real_lr) if mode == "cyclesr" else train_sr
+    result = train(
         pairs_dir,
         out,
         cfg,
@@ -101,7 +119,7 @@ def command(
         export=export,
         iters=iters if resume else None,
     )
-    info = summary(result)
+    info = cyclesr_summary(result) if mode == "cyclesr" else summary(result)
     write_json_result(json_out, info, overwrite)
     if not quiet:
         from rich.table import Table
@@ -110,6 +128,8 @@ def command(
         table.add_column("output")
         table.add_column("value")
         table.add_row("model", info["model"])
+        if info.get("translator"):
+            table.add_row("translator", info["translator"])
         for key, value in (info["val"] or {}).items():
             table.add_row(f"val {key}", f"{value:.4f}")
         if info["best"]:

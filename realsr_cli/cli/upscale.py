@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,20 +15,20 @@ from realsr_cli.cli.common import (
     OverwriteOpt,
     QuietOpt,
     ShardOpt,
+    ThreadsOpt,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
 from realsr_cli.console import err_console, info_line, out_console
-from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_ENV, pixel_budget
-from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
-from realsr_cli.models.loading import SRModel, load_sr_model
 from realsr_cli.sharding import parse_shard
-from realsr_cli.upscale.ensemble import LuminanceFusion
-from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler, UpscaleReport, upscale_files
-from realsr_cli.upscale.video import is_video, upscale_video
+from realsr_cli.threads import use_threads
+
+if TYPE_CHECKING:  # torch and the engine are imported when the command runs, not for --help
+    from realsr_cli.models.loading import SRModel
+    from realsr_cli.upscale.pipeline import UpscaleReport
 
 MAX_ROWS = 30
 
@@ -45,7 +45,8 @@ def command(
         typer.Option(
             "--model",
             "-m",
-            help="default, a model file (model.pt, .pth, .safetensors), a name from 'realsr models list', or a URL.",
+            help="default, bicubic|lanczos|bilinear|nearest (interpolation, any -s), a model file (model.pt, .pth, "
+            ".safetensors), a name from 'realsr models list', or a URL.",
         ),
     ] = "default",
     denoise: Annotated[
@@ -79,7 +80,8 @@ def command(
         float, typer.Option("--fusion-beta", help="Luminance fusion: weight of the 2nd model.")
     ] = 0.4,
     fusion_gamma: Annotated[
-        float, typer.Option("--fusion-gamma", help="Luminance fusion: median-luma threshold (0-255).")
+        float,
+        typer.Option("--fusion-gamma", help="Luminance fusion: threshold (0-255) on the 1st model's median luma."),
     ] = 64.0,
     outscale: Annotated[
         float | None, typer.Option("--outscale", help="Final output scale (MATLAB-bicubic resize of the model output).")
@@ -113,6 +115,16 @@ def command(
             help=f"Refuse inputs with more pixels (default ${MAX_PIXELS_ENV} or {DEFAULT_MAX_PIXELS:,}; 0 = no limit).",
         ),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            envvar="REALSR_BACKEND",
+            help="auto|torch|openvino|onnxruntime. auto: PyTorch on CUDA; on CPU the fastest runtime installed "
+            "(openvino, onnxruntime: the 'fast' extra) whose output matches PyTorch within 1/255, else PyTorch.",
+        ),
+    ] = "auto",
+    threads: ThreadsOpt = None,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
@@ -136,6 +148,15 @@ def command(
     if ext is not None and f".{ext.lower().lstrip('.')}" not in IMAGE_EXTENSIONS:
         raise InputError(f"--ext {ext}: expected one of {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}")
     pixel_budget(max_pixels)  # validates --max-pixels / $REALSR_MAX_PIXELS once, before any work
+    from realsr_cli.device import resolve_device
+    from realsr_cli.models.loading import load_sr_model
+    from realsr_cli.upscale.backends import check_backend_name
+    from realsr_cli.upscale.ensemble import LuminanceFusion
+    from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler, upscale_files
+    from realsr_cli.upscale.video import is_video, upscale_video
+
+    check_backend_name(backend)
+    use_threads(threads)
     dev = resolve_device(device)
     models = [main_model(model, dev, scale, denoise, interpolate)]
     models += [load_sr_model(p, dev, scale) for p in ensemble or []]
@@ -157,6 +178,7 @@ def command(
         quality=quality,
         overwrite=overwrite,
         max_pixels=max_pixels,
+        backend=backend,
     )
     upscaler = Upscaler(models, dev, options)
     if is_video(input):
@@ -175,8 +197,17 @@ def command(
 
 def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpolate: str | None) -> SRModel:
     """``--model``, or its network interpolation with ``--interpolate`` / the default's ends at ``--denoise``."""
+    from realsr_cli.models.classical import is_interpolator
+    from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
+    from realsr_cli.models.loading import load_sr_model
+
     if denoise is not None and not 0.0 <= denoise <= 1.0:  # before any model file is read
         raise InputError(f"--denoise {denoise}: must be between 0 (keep detail) and 1 (strongest restoration)")
+    if is_interpolator(spec) and (denoise is not None or interpolate is not None):
+        raise InputError(
+            f"--model {spec} is a fixed interpolation with no restoration strength: "
+            "--denoise and --interpolate are for SR networks (e.g. --model default)"
+        )
     if interpolate is not None:
         if denoise is None:
             raise InputError("--interpolate B needs --denoise S: the weight of B (0 = --model only, 1 = B only)")
@@ -193,7 +224,7 @@ def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpo
 def _print_report(report: UpscaleReport, quiet: bool) -> None:
     if quiet or not report.results:
         return
-    table = Table(title=f"upscale x{report.scale} with {report.model} on {report.device}")
+    table = Table(title=f"upscale x{report.scale} with {report.model} on {report.device} ({report.backend})")
     for column in ("input", "size in", "size out", "tiles", "precision", "seconds", "colour shift"):
         table.add_column(column, justify="left" if column == "input" else "right")
     for r in report.results[:MAX_ROWS]:

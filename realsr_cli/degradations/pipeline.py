@@ -361,8 +361,15 @@ def replay(hr: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
 
 
 def learned_degradation(model_path: str | Path) -> Degradation:
-    """A recipe applying a learned degradation model (``learn-degradation``) to the MATLAB-bicubic LR image."""
-    config = {"name": f"learned:{Path(model_path).name}", "steps": [{"op": "resize", "size": "lr", "method": "matlab"}]}
+    """A recipe applying a learned degradation model (``learn-degradation``) to the MATLAB-bicubic LR image; a model
+    trained on noisy bicubic input (CycleSR's ``translator.pt``: ``meta.input_noise_sigma``) gets that noise first."""
+    from realsr_cli.learn.degradation_model import load_degradation_model
+
+    steps: list[dict[str, Any]] = [{"op": "resize", "size": "lr", "method": "matlab"}]
+    sigma = float(load_degradation_model(model_path, "cpu").meta.get("input_noise_sigma", 0) or 0)
+    if sigma > 0:
+        steps.append({"op": "noise", "type": "gaussian", "sigma": sigma})
+    config = {"name": f"learned:{Path(model_path).name}", "steps": steps}
     deg = Degradation(config)
     deg.config["learned_model"] = str(Path(model_path).resolve())
     return deg

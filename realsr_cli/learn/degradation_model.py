@@ -1,8 +1,9 @@
 """Learned degradation models: the generator that maps bicubic-downscaled clean images to the source domain.
 
 Files: ``OUT/degradation.pt``, a ``torch.load(weights_only=True)``-loadable dict
-``{"format": "realsr-degradation", "format_version": 1, "method": "dsgan"|"cyclegan", "arch": "dsgan-generator",
-"arch_args": {...}, "params": state_dict, "scale": s, "meta": {...}}``.
+``{"format": "realsr-degradation", "format_version": 1, "method": "dsgan"|"cyclegan"|"cyclesr",
+"arch": "dsgan-generator", "arch_args": {...}, "params": state_dict, "scale": s, "meta": {...}}``; CycleSR's
+``RUN/translator.pt`` (train-sr) has ``meta.input_noise_sigma``, the noise its input had (make-pairs adds it).
 
 Generator: DSGAN's (Fritsche, Gu, Timofte, "Frequency Separation for Real-World Super-Resolution", ICCVW 2019;
 https://github.com/ManuelFritsche/real-world-sr dsgan/model.py): 3x3 conv + PReLU, residual blocks

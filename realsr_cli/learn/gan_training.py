@@ -61,7 +61,9 @@ class GANConfig:
         return {"n_res_blocks": self.n_res_blocks, "channels": self.channels}
 
 
-class _Nets(nn.Module):
+class GANNets(nn.Module):
+    """The networks of one method: G (+ G_back) and the discriminator(s); CycleSR's translator reuses them."""
+
     def __init__(self, c: GANConfig) -> None:
         super().__init__()
         self.g = build_generator(c.arch_args)
@@ -103,7 +105,7 @@ def _check_sizes(images: list[Tensor], names: list[str], patch: int, what: str) 
         raise InputError(f"{what} smaller than the {patch}x{patch} training patch: {', '.join(small)} (use --patch)")
 
 
-def _check_patch(nets: _Nets, c: GANConfig) -> None:
+def check_patch(nets: GANNets, c: GANConfig) -> None:
     """Fail early, with the option to change, when the discriminator cannot see a ``patch``-sized crop."""
     d = nets.d if hasattr(nets, "d") else nets.d_y
     try:
@@ -140,8 +142,8 @@ def train_degradation(
     _check_sizes(ys, source_names or [str(i) for i in range(len(ys))], c.patch, "source image(s)")
     _check_sizes(xs, clean_names or [str(i) for i in range(len(xs))], c.patch, f"clean image(s) after x1/{scale}")
     torch.manual_seed(seed)
-    nets = _Nets(c).to(device)
-    _check_patch(nets, c)
+    nets = GANNets(c).to(device)
+    check_patch(nets, c)
     opt_g = torch.optim.Adam(nets.g_params(), lr=c.lr, betas=(c.beta1, 0.999))
     opt_d = torch.optim.Adam(nets.d_params(), lr=c.lr, betas=(c.beta1, 0.999))
     start = 0
@@ -205,6 +207,20 @@ def _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c: GANConfig) -> dict
 
 
 def _cyclegan_step(nets, opt_g, opt_d, x, y, c: GANConfig) -> dict[str, float]:
+    return cyclegan_step(nets, opt_g, opt_d, x, y, c)[0]
+
+
+def cyclegan_step(
+    nets: GANNets,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x: Tensor,
+    y: Tensor,
+    c: GANConfig,
+    extra_g: Callable[[Tensor], Tensor] | None = None,
+) -> tuple[dict[str, float], Tensor]:
+    """One CycleGAN G then D update; ``extra_g(G(x))`` (CycleSR's SR loss) is added to the generators' loss.
+    Returns the logs and G(x), detached."""
     for p in nets.d_params():
         p.requires_grad_(False)
     opt_g.zero_grad(set_to_none=True)
@@ -213,6 +229,9 @@ def _cyclegan_step(nets, opt_g, opt_d, x, y, c: GANConfig) -> dict[str, float]:
     loss_cycle = F.l1_loss(nets.g_back(fake_y), x) + F.l1_loss(nets.g(fake_x), y)
     loss_id = F.l1_loss(nets.g(y), y) + F.l1_loss(nets.g_back(x), x)
     loss_g = loss_gan + c.lambda_cycle * loss_cycle + c.lambda_cycle * c.lambda_identity * loss_id
+    loss_extra = extra_g(fake_y) if extra_g is not None else None
+    if loss_extra is not None:
+        loss_g = loss_g + loss_extra
     loss_g.backward()
     opt_g.step()
     for p in nets.d_params():
@@ -222,7 +241,10 @@ def _cyclegan_step(nets, opt_g, opt_d, x, y, c: GANConfig) -> dict[str, float]:
     loss_dx = 0.5 * (lsgan(nets.d_x(x), True) + lsgan(nets.d_x(fake_x.detach()), False))
     (loss_dy + loss_dx).backward()
     opt_d.step()
-    return {"g": loss_g.item(), "cycle": loss_cycle.item(), "d_y": loss_dy.item(), "d_x": loss_dx.item()}
+    logs = {"g": loss_g.item(), "cycle": loss_cycle.item(), "d_y": loss_dy.item(), "d_x": loss_dx.item()}
+    if loss_extra is not None:
+        logs["extra"] = loss_extra.item()
+    return logs, fake_y.detach()
 
 
 def _save_state(path: Path, c: GANConfig, nets, opt_g, opt_d, iteration: int) -> None:

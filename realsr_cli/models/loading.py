@@ -8,7 +8,9 @@
 - a name from ``realsr models list`` or an http(s) URL resolves to a verified file in torch hub's cache
   (:func:`realsr_cli.models.zoo.resolve_model`, shared with ``load_model``);
 - ``default`` is the small model shipped in the package at ``realsr_cli/models/default/default_x{2,4}.pt``, or the
-  file (or folder holding ``default_x{s}.pt``) named by ``$REALSR_DEFAULT_MODEL``.
+  file (or folder holding ``default_x{s}.pt``) named by ``$REALSR_DEFAULT_MODEL``;
+- ``bicubic``, ``lanczos``, ``bilinear`` and ``nearest`` are parameter-free interpolations at any integer scale
+  (:mod:`realsr_cli.models.classical`).
 
 Every file is read with ``torch.load(..., weights_only=True)`` (or safetensors): no pickled code is executed.
 """
@@ -45,6 +47,7 @@ class SRModel:
     half_ok: bool = True
     bf16_ok: bool = True
     multiple_of: int = 1
+    context: int = 0  # LR pixels of tile context an exact tiled output needs (at least; 0: not known)
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -180,8 +183,13 @@ def _load_spandrel(path: Path, obj: dict[str, Any], device: torch.device, name: 
 
 
 def load_sr_model(spec: str | Path, device: str | torch.device = "cpu", scale: int | None = None) -> SRModel:
-    """Load ``spec`` ("default", a model file, a zoo name or a URL: ``resolve_model``) onto ``device`` in eval mode."""
+    """Load ``spec`` ("default", an interpolation name, a model file, a zoo name or a URL: ``resolve_model``) onto
+    ``device`` in eval mode."""
     device = torch.device(device)
+    from realsr_cli.models.classical import interpolation_model, is_interpolator
+
+    if is_interpolator(spec):
+        return interpolation_model(str(spec), scale or 4)
     if str(spec) == "default":
         path, name = default_model_path(scale or 4), "default"
     else:

@@ -61,7 +61,8 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def _trace(module: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+def trace_onnx(module: torch.nn.Module, example: torch.Tensor, path: Path, opset: int = OPSET) -> None:
+    """Write ``module`` traced on ``example`` to ``path`` (ONNX, dynamic batch/height/width; no metadata)."""
     axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "out_height", 3: "out_width"}}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
@@ -141,7 +142,7 @@ def export_onnx(
 
     def write(tmp: Path) -> None:
         try:
-            _trace(module, random_image(*sizes[0], torch.Generator().manual_seed(1)), tmp, opset)
+            trace_onnx(module, random_image(*sizes[0], torch.Generator().manual_seed(1)), tmp, opset)
         except Exception as exc:  # noqa: BLE001 - the exporter's many failure types become one line
             raise RealSRError(f"{model.source}: ONNX export failed ({type(exc).__name__}: {str(exc)[:200]})") from None
         _add_metadata(tmp, meta)

@@ -7,10 +7,13 @@ Layout (every key can be changed with ``--set section.key=value``)::
     scale: 4
     init: null               # generator weights to start from (model.pt or BasicSR/ESRGAN .pth)
     discriminator: {arch: vgg128, args: {}}   # only used when losses.gan.weight > 0
-    data: {patch_size: 128, batch_size: 16, flip: true, rot90: true, workers: 2, degrade_preset: null}
-    train: {iters, lr, lr_d, betas, weight_decay, scheduler: {...}, ema_decay, grad_clip, amp, channels_last,
-            finetune: {start_iter, pixel, lr}, log_every, val_every, save_every, best_metric, val_lpips}
+    data: {patch_size: 128, batch_size: 16, flip: true, rot90: true, workers: 2, degrade_preset: null,
+           augment: null (realsr_cli.train.augments), min_pair_psnr: null (realsr_cli.train.pair_filter)}
+    train: {iters, lr, lr_d, optimizer: adam|adamw, betas, weight_decay, scheduler: {...}, ema_decay, grad_clip,
+            amp, channels_last, finetune: {start_iter, pixel, lr}, log_every, val_every, save_every,
+            keep_snapshots, best_metric (realsr_cli.train.validation), val_lpips}
     losses: see realsr_cli.losses.builder
+    mode: cyclesr            # optional: CycleSR joint training, with its cyclesr: section (realsr_cli.train.cyclesr_config)
 """
 
 from __future__ import annotations
@@ -35,11 +38,14 @@ DEFAULTS: dict[str, Any] = {
         "rot90": True,
         "workers": 2,
         "degrade_preset": None,
+        "augment": None,
+        "min_pair_psnr": None,
     },
     "train": {
         "iters": 1000,
         "lr": 2e-4,
         "lr_d": 1e-4,
+        "optimizer": "adam",
         "betas": [0.9, 0.99],
         "weight_decay": 0.0,
         "scheduler": {"type": "multistep", "milestones": [], "gamma": 0.5},
@@ -51,13 +57,15 @@ DEFAULTS: dict[str, Any] = {
         "log_every": 10,
         "val_every": 0,
         "save_every": 500,
+        "keep_snapshots": 0,
         "best_metric": "psnr",
         "val_lpips": False,
     },
     "losses": {"pixel": {"type": "l1", "weight": 1.0}},
 }
 
-SECTIONS = {"kind", "name", "source", "published", "description", *DEFAULTS}
+# ``mode: cyclesr`` with its ``cyclesr:`` section: CycleSR joint training (realsr_cli.train.cyclesr_config)
+SECTIONS = {"kind", "name", "source", "published", "description", "mode", "cyclesr", *DEFAULTS}
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +93,9 @@ def load_train_config(
     if overrides.get("arch") and overrides["arch"] != cfg["arch"]:
         cfg["arch_args"] = {}  # the preset's architecture arguments belong to its own architecture
     if overrides.get("train.iters") is not None:
+        from realsr_cli.train.cyclesr_config import fit_phases
+
+        fit_phases(cfg, int(overrides["train.iters"]))
         fit_schedule(cfg["train"], int(overrides["train.iters"]))
     for key, value in overrides.items():
         if value is not None:
@@ -196,3 +207,35 @@ def validate(cfg: dict[str, Any]) -> None:
     sched = train.get("scheduler") or {}
     if sched.get("type", "multistep") not in ("multistep", "cosine_restart", "constant"):
         raise PresetError(f"train.scheduler.type {sched.get('type')!r}: expected multistep, cosine_restart, constant")
+    validate_tricks(cfg)
+    validate_mode(cfg)
+
+
+def validate_mode(cfg: dict[str, Any]) -> None:
+    """``mode``: ``paired`` (absent: make-pairs folders or on-the-fly degradation) or ``cyclesr``."""
+    mode = cfg.get("mode", "paired")
+    if mode == "cyclesr":
+        from realsr_cli.train.cyclesr_config import validate_cyclesr
+
+        validate_cyclesr(cfg)
+    elif mode != "paired":
+        raise PresetError(f"mode {mode!r}: expected paired or cyclesr")
+    elif cfg.get("cyclesr") is not None:
+        raise PresetError("cyclesr: this section needs mode: cyclesr")
+
+
+def validate_tricks(cfg: dict[str, Any]) -> None:
+    """The AIM 2020 / NTIRE 2020 options (absent from configurations saved before them: their defaults)."""
+    from realsr_cli.train.augments import parse_augment
+    from realsr_cli.train.optimizers import optimizer_name
+    from realsr_cli.train.validation import check_best_metric
+
+    data, train = cfg["data"], cfg["train"]
+    parse_augment(data.get("augment"))
+    optimizer_name(train)
+    check_best_metric(str(train.get("best_metric", "psnr")))
+    check_number("train.keep_snapshots", train.get("keep_snapshots", 0), int, 0)
+    if data.get("min_pair_psnr") is not None:
+        check_number("data.min_pair_psnr", data["min_pair_psnr"], float, None)
+        if data.get("degrade_preset"):
+            raise PresetError("data.min_pair_psnr filters make-pairs folders; it does not apply to data.degrade_preset")

@@ -118,11 +118,28 @@ class _IndexedSamples(Dataset):
 
 
 class PairedPatches(_IndexedSamples):
-    """Aligned random crops (HR ``patch_size``, LR ``patch_size/scale``) from make-pairs folders."""
+    """Aligned random crops (HR ``patch_size``, LR ``patch_size/scale``) from make-pairs folders.
 
-    def __init__(self, folder: Path, scale: int, patch_size: int, seed: int, flip: bool = True, rot90: bool = True):
+    ``min_psnr`` (``data.min_pair_psnr``) drops misaligned pairs first (:mod:`realsr_cli.train.pair_filter`);
+    ``dropped`` lists them as (stem, PSNR)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        scale: int,
+        patch_size: int,
+        seed: int,
+        flip: bool = True,
+        rot90: bool = True,
+        min_psnr: float | None = None,
+    ):
         self.pairs = find_pairs(Path(folder))
         check_pairs(self.pairs, scale, patch_size)
+        self.dropped: list[tuple[str, float]] = []
+        if min_psnr is not None:
+            from realsr_cli.train.pair_filter import filter_pairs
+
+            self.pairs, self.dropped = filter_pairs(self.pairs, float(min_psnr), Path(folder))
         super().__init__(len(self.pairs), seed)
         self.scale, self.patch, self.flip, self.rot90 = scale, patch_size, flip, rot90
 

@@ -1,12 +1,15 @@
 """The SR training loop (BasicSR's SRModel / SRGANModel / ESRGANModel / RealESRGANModel in one engine).
 
-Generator step: weighted reconstruction losses (+ adversarial loss through a frozen discriminator), Adam,
-optional gradient clipping, EMA update; discriminator step (when ``losses.gan.weight > 0``): the standard,
-LSGAN or relativistic-average objective (ESRGAN), as in BasicSR (basicsr/models/esrgan_model.py). Mixed
+Generator step: weighted reconstruction losses (+ adversarial loss through a frozen discriminator), Adam (or AdamW,
+``train.optimizer``), optional gradient clipping, EMA update; discriminator step (when ``losses.gan.weight > 0``): the
+standard, LSGAN or relativistic-average objective (ESRGAN), as in BasicSR (basicsr/models/esrgan_model.py). Mixed
 precision (bf16/fp16 autocast, fp16 with a GradScaler) and channels-last apply on CUDA only; DDP under
 torchrun. Outputs in RUN_DIR: ``model.pt`` (realsr_cli.models.checkpoint.save_model), ``model_best.pt`` (best
 validation score), ``checkpoints/latest.pt`` (full state for ``--resume``), ``log.jsonl``, ``curves.png`` (losses
-and validation metrics against iterations), ``config.yaml``, ``tb/`` (TensorBoard, when installed).
+and validation metrics against iterations), ``config.yaml``, ``tb/`` (TensorBoard, when installed), ``snapshots/``
+(the last ``train.keep_snapshots`` models, for ``realsr fuse``). Batch augmentations (CutBlur, MoA) come from
+``data.augment`` (:mod:`realsr_cli.train.augments`); ``--val`` may hold LR images only, judged by a no-reference
+``train.best_metric`` (:mod:`realsr_cli.train.validation`).
 """
 
 from __future__ import annotations
@@ -35,12 +38,22 @@ from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
 from realsr_cli.losses import LossSet, build_losses, pixel_loss
 from realsr_cli.seeding import seed_everything
 from realsr_cli.train import distributed as distx
+from realsr_cli.train.augments import BatchAugment
 from realsr_cli.train.config import validate
-from realsr_cli.train.data import DegradedPatches, PairedPatches, StepSampler, validation_pairs
+from realsr_cli.train.data import DegradedPatches, PairedPatches, StepSampler
 from realsr_cli.train.ema import ModelEMA
+from realsr_cli.train.fuse import prune_snapshots, snapshot_path
+from realsr_cli.train.optimizers import build_optimizer
 from realsr_cli.train.schedules import build_scheduler
 from realsr_cli.train.state import load_state, save_state, set_rng_state
 from realsr_cli.train.usm import usm_sharp
+from realsr_cli.train.validation import (
+    check_validation,
+    load_validation_set,
+    lower_is_better,
+    score_output,
+    validation_metrics,
+)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -53,6 +66,7 @@ class TrainResult:
     val: dict[str, float] = field(default_factory=dict)
     best: dict[str, Any] | None = None
     exported: list[Path] = field(default_factory=list)
+    dropped_pairs: list[str] = field(default_factory=list)
 
 
 def data_digest(folder: Path) -> str:
@@ -119,7 +133,7 @@ def make_dataset(data_dir: Path, cfg: dict[str, Any], seed: int):
             data["degrade_preset"], kernels_dir=data.get("kernels_dir"), noise_patches_dir=data.get("noise_dir")
         )
         return DegradedPatches(data_dir, deg, scale, patch, seed, flip, rot)
-    return PairedPatches(data_dir, scale, patch, seed, flip, rot)
+    return PairedPatches(data_dir, scale, patch, seed, flip, rot, min_psnr=data.get("min_pair_psnr"))
 
 
 class Trainer:
@@ -180,13 +194,11 @@ class Trainer:
                 self.net_d.to(memory_format=torch.channels_last)
         self.ema = ModelEMA(self.net_g, float(tcfg["ema_decay"])) if float(tcfg["ema_decay"]) > 0 else None
 
-        betas = tuple(float(b) for b in tcfg["betas"])
-        wd = float(tcfg["weight_decay"])
-        self.opt_g = torch.optim.Adam(self.net_g.parameters(), lr=float(tcfg["lr"]), betas=betas, weight_decay=wd)
+        self.opt_g = build_optimizer(self.net_g.parameters(), tcfg, float(tcfg["lr"]))
         self.sched_g = build_scheduler(self.opt_g, tcfg["scheduler"])
         self.opt_d = self.sched_d = None
         if self.net_d is not None:
-            self.opt_d = torch.optim.Adam(self.net_d.parameters(), lr=float(tcfg["lr_d"]), betas=betas, weight_decay=wd)
+            self.opt_d = build_optimizer(self.net_d.parameters(), tcfg, float(tcfg["lr_d"]))
             self.sched_d = build_scheduler(self.opt_d, tcfg["scheduler"])
         fp16 = self.amp == "fp16"
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
@@ -200,11 +212,24 @@ class Trainer:
             self.net_g = DDP(self.net_g, device_ids=ids)
             if self.net_d is not None:
                 self.net_d = DDP(self.net_d, device_ids=ids)
-        self.dataset = make_dataset(self.data_dir, cfg, self.seed)
-        self.val_set = validation_pairs(self.val_dir) if self.val_dir else []
+        self.dataset = self._make_dataset()
+        self.augment = BatchAugment(cfg["data"].get("augment"), self.seed)
+        self.val_set = load_validation_set(self.val_dir) if self.val_dir else []
+        best = self._best_metric_name()
+        if self.val_set:
+            check_validation(self.val_dir, self.val_set, best, self.scale)
+        has_gt = all(item.hr is not None for item in self.val_set)
         # built before training so that missing LPIPS weights fail fast, not at the first validation
-        self.lpips = self._lpips() if self.val_set and tcfg.get("val_lpips") and self.dist.main else None
+        want_lpips = bool(self.val_set) and has_gt and bool(tcfg.get("val_lpips")) and self.dist.main
+        self.lpips = self._lpips() if want_lpips else None
+        self.val_metrics = validation_metrics(self.val_set, best, self.lpips is not None) if self.val_set else ()
         self._tb = None
+
+    def _make_dataset(self):
+        """The training samples (make-pairs crops or on-the-fly degraded HR crops)."""
+        if self.cfg.get("mode", "paired") != "paired":
+            raise InputError(f"mode {self.cfg['mode']}: train with realsr_cli.train.cyclesr (train-sr --real-lr)")
+        return make_dataset(self.data_dir, self.cfg, self.seed)
 
     # ----------------------------------------------------------------- state
     def _restore(self, state: dict[str, Any]) -> None:
@@ -232,6 +257,10 @@ class Trainer:
         set_rng_state(state["rng"])
 
     def _save_checkpoint(self) -> None:
+        save_state(self.ckpt_path, self._checkpoint_state())
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        """Everything ``--resume`` restores (subclasses add their own networks' states)."""
         state: dict[str, Any] = {
             "iter": self.iter,
             "seed": self.seed,
@@ -251,7 +280,7 @@ class Trainer:
                 sched_d=self.sched_d.state_dict(),
                 scaler_d=self.scaler_d.state_dict(),
             )
-        save_state(self.ckpt_path, state)
+        return state
 
     def _save_model(self, path: Path, val: dict[str, float], overwrite: bool = True) -> Path:
         from realsr_cli.models.checkpoint import save_model
@@ -298,7 +327,8 @@ class Trainer:
             for group in self.opt_g.param_groups:
                 group["lr"] = float(ft["lr"])
 
-    def _step(self, lr: Tensor, hr: Tensor) -> dict[str, float]:
+    def _step(self, lr: Tensor, hr: Tensor, mask: Tensor | None = None) -> dict[str, float]:
+        """One G (and D) update; ``mask`` (cutout) restricts the reconstruction losses to its non-zero pixels."""
         logs: dict[str, float] = {}
         net_d, gan = self.net_d, self.losses.gan
         target = usm_sharp(hr) if self.gt_usm else hr
@@ -308,7 +338,10 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
             sr = self.net_g(lr)
-        terms = self.losses.reconstruction(sr.float(), target)
+        if mask is None:
+            terms = self.losses.reconstruction(sr.float(), target)
+        else:
+            terms = self.losses.reconstruction(sr.float() * mask, target * mask)
         if gan is not None:
             d_plain = _unwrap(net_d)
             with self._autocast():
@@ -351,28 +384,27 @@ class Trainer:
             logs.update(out_d_real=float(d_real.detach().mean()), out_d_fake=float(d_fake.detach().mean()))
         return logs
 
+    def _train_batch(self, batch: dict[str, Tensor]) -> dict[str, float]:
+        """One iteration on a DataLoader batch (batch augmentation, then :meth:`_step`); its logs."""
+        lr, hr = batch["lr"].to(self.dev, non_blocking=True), batch["hr"].to(self.dev, non_blocking=True)
+        aug = self.augment(lr, hr, self.iter * self.dist.world + self.dist.rank)
+        lr, hr = aug.lr, aug.hr
+        if self.channels_last:
+            lr, hr = lr.contiguous(memory_format=torch.channels_last), hr.contiguous(memory_format=torch.channels_last)
+        return self._step(lr, hr, aug.mask)
+
     # ------------------------------------------------------------ validation
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        from realsr_cli.metrics import psnr, ssim
-
+        """Mean validation metrics (``self.val_metrics``) of the EMA (else the raw) generator."""
         model = self.ema.model if self.ema is not None else _unwrap(self.net_g)
         was_training = model.training
         model.eval()
-        lpips_fn = self.lpips
-        sums: dict[str, float] = {"psnr": 0.0, "ssim": 0.0, "l1": 0.0}
-        if lpips_fn is not None:
-            sums["lpips"] = 0.0
-        for _, lr, hr in self.val_set:
-            sr = model(lr[None].to(self.dev)).float().clamp(0, 1).cpu()
-            gt = hr[None]
-            if sr.shape != gt.shape:
-                raise InputError(f"validation: SR {tuple(sr.shape)} does not match HR {tuple(gt.shape)}")
-            sums["psnr"] += float(psnr(sr, gt, crop_border=self.scale)[0])
-            sums["ssim"] += float(ssim(sr, gt, crop_border=self.scale)[0])
-            sums["l1"] += float((sr - gt).abs().mean())
-            if lpips_fn is not None:
-                sums["lpips"] += float(lpips_fn(sr, gt).reshape(-1)[0])
+        sums = dict.fromkeys(self.val_metrics, 0.0)
+        for item in self.val_set:
+            sr = model(item.lr[None].to(self.dev)).float().clamp(0, 1).cpu()
+            for key, value in score_output(sr, item.hr, self.val_metrics, self.scale, self.lpips).items():
+                sums[key] += value
         model.train(was_training)
         n = max(1, len(self.val_set))
         return {k: v / n for k, v in sums.items()}
@@ -382,8 +414,13 @@ class Trainer:
 
         return LPIPS(net="alex", device="cpu")
 
-    def _best_metric(self, val: dict[str, float]) -> str:
+    def _best_metric_name(self) -> str:
+        """``train.best_metric``; LPIPS without ``val_lpips`` falls back to PSNR (documented)."""
         metric = str(self.cfg["train"].get("best_metric", "psnr"))
+        return "psnr" if metric == "lpips" and not self.cfg["train"].get("val_lpips") else metric
+
+    def _best_metric(self, val: dict[str, float]) -> str:
+        metric = self._best_metric_name()
         return metric if metric in val else "psnr"
 
     def _is_better(self, val: dict[str, float]) -> bool:
@@ -392,8 +429,9 @@ class Trainer:
             return False
         if self.best is None or self.best["metric"] != metric:
             return True
-        lower_better = metric in ("lpips", "l1")
-        return val[metric] < self.best["value"] if lower_better else val[metric] > self.best["value"]
+        if lower_is_better(metric):
+            return val[metric] < self.best["value"]
+        return val[metric] > self.best["value"]
 
     # ------------------------------------------------------------------- run
     def _log(self, record: dict[str, Any]) -> None:
@@ -458,13 +496,7 @@ class Trainer:
             task = progress.add_task("train-sr", total=total, completed=self.iter, status="")
             for batch in self._loader(stop):
                 self._apply_finetune()
-                lr, hr = batch["lr"].to(self.dev, non_blocking=True), batch["hr"].to(self.dev, non_blocking=True)
-                if self.channels_last:
-                    lr, hr = (
-                        lr.contiguous(memory_format=torch.channels_last),
-                        hr.contiguous(memory_format=torch.channels_last),
-                    )
-                logs = self._step(lr, hr)
+                logs = self._train_batch(batch)
                 self.iter += 1
                 self.sched_g.step()
                 if self.sched_d is not None:
@@ -485,6 +517,7 @@ class Trainer:
                     val = self._validate_and_keep()
                 if save_every > 0 and self.iter % save_every == 0 and self.dist.main:
                     self._save_checkpoint()
+                    self._save_snapshot(val)
         if self.val_set and (not val or self.iter % max(val_every, 1) != 0):
             val = self._validate_and_keep()
         model_path = self.run_dir / "model.pt"
@@ -496,7 +529,15 @@ class Trainer:
                 self._tb.close()
             self._write_curves()
         distx.barrier(self.dist)
-        return TrainResult(self.run_dir, model_path, self.iter, val, self.best)
+        dropped = [stem for stem, _ in getattr(self.dataset, "dropped", [])]
+        return TrainResult(self.run_dir, model_path, self.iter, val, self.best, dropped_pairs=dropped)
+
+    def _save_snapshot(self, val: dict[str, float]) -> None:
+        """``snapshots/iter_NNNNNNN.pt`` (model.pt format), keeping the newest ``train.keep_snapshots``."""
+        keep = int(self.cfg["train"].get("keep_snapshots", 0) or 0)
+        if keep > 0:
+            self._save_model(snapshot_path(self.run_dir, self.iter), val)
+            prune_snapshots(self.run_dir, keep)
 
     def _validate_and_keep(self) -> dict[str, float]:
         val = self.validate() if self.dist.main else {}
@@ -527,14 +568,15 @@ def train_sr(
     export: list[str] | None = None,
     stop_after: int | None = None,
     iters: int | None = None,
+    trainer_cls: type[Trainer] | None = None,
 ) -> TrainResult:
     """Train an SR network on ``data_dir`` into ``run_dir`` (library entry point of ``realsr train-sr``).
 
     With ``resume`` the run continues with the configuration saved in its checkpoint, to its own length unless
-    ``iters`` gives a new total."""
+    ``iters`` gives a new total. ``trainer_cls``: a :class:`Trainer` subclass (CycleSR's)."""
     from realsr_cli.train.export import export_weights
 
-    trainer = Trainer(
+    trainer = (trainer_cls or Trainer)(
         Path(data_dir),
         Path(run_dir),
         cfg,
@@ -571,6 +613,7 @@ def summary(result: TrainResult) -> dict[str, Any]:
                 "val": result.val,
                 "best": result.best,
                 "exported": [str(p) for p in result.exported],
+                "dropped_pairs": result.dropped_pairs,
             }
         )
     )

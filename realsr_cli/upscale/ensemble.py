@@ -4,8 +4,10 @@ Luminance fusion: Ren, Kheradmand, El-Khamy, Wang, Bai, Lee, "Real-World Super-R
 Adversarial Networks" (CVPRW 2020), team Samsung-SLSI-MSL in Lugmayr et al., "NTIRE 2020 Challenge on Real-World
 Image Super-Resolution: Methods and Results". Two ESRGAN generators, one trained with the relativistic GAN loss
 (``SR_rel``, the first model) and one with the standard GAN loss (``SR_std``, the second), are fused as
-``alpha * SR_rel + beta * SR_std`` when the image is dark (median luma of the input below ``gamma`` on the 0-255
-scale), else ``SR_rel`` alone; published values alpha = 0.6, beta = 0.4, gamma = 64.
+``alpha * SR_rel + beta * SR_std`` when the image is dark, else ``SR_rel`` alone; published values alpha = 0.6,
+beta = 0.4, gamma = 64. As in the paper, "dark" is decided on the super-resolved image: the median of the Y channel
+(BT.601 luma, 0-255 scale) of ``SR_rel`` below ``gamma`` (not the input's luma), so ``SR_std`` is computed only for
+dark images, and one decision holds for the whole image (every tile, and its alpha plane).
 """
 
 from __future__ import annotations
@@ -44,22 +46,20 @@ def fuse_luminance(sr_rel: torch.Tensor, sr_std: torch.Tensor, luma: float, para
     return sr_rel.float()
 
 
-def fused_model(fns: Sequence[ModelFn], fusion: str, luma: float | None = None, params: LuminanceFusion | None = None):
-    """One model function that runs every model on a batch and fuses the outputs.
-
-    For ``luminance`` the decision uses the whole image's median luma (``luma``), so every tile fuses alike.
-    """
+def fused_model(fns: Sequence[ModelFn]) -> ModelFn:
+    """One model function that runs every model on a batch and averages the outputs (mean fusion)."""
     if len(fns) == 1:
         return fns[0]
-    if fusion == "mean":
-        return lambda x: fuse_mean([fn(x) for fn in fns])
-    if fusion == "luminance":
-        if len(fns) != 2:
-            raise ValueError(f"luminance fusion combines exactly 2 models (relativistic, standard), got {len(fns)}")
-        if luma is None:
-            raise ValueError("luminance fusion needs the input's median luma")
-        p = params or LuminanceFusion()
-        if luma >= p.gamma:
-            return fns[0]
-        return lambda x: fuse_luminance(fns[0](x), fns[1](x), luma, p)
-    raise ValueError(f"unknown fusion '{fusion}' (expected mean or luminance)")
+    return lambda x: fuse_mean([fn(x) for fn in fns])
+
+
+def luminance_ensemble(
+    sr_rel: torch.Tensor, run_std: Callable[[], torch.Tensor], params: LuminanceFusion, luma: float | None = None
+) -> tuple[torch.Tensor, float]:
+    """(fused image, median luma): the decision on ``sr_rel``'s median Y (or on ``luma`` when given, e.g. the
+    image's for its alpha plane); ``run_std()`` (the standard-GAN model's output) is called only for dark images."""
+    if luma is None:
+        luma = median_luma(sr_rel.clamp(0.0, 1.0))
+    if luma >= params.gamma:
+        return sr_rel.float(), luma
+    return fuse_luminance(sr_rel, run_std(), luma, params), luma

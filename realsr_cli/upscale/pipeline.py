@@ -31,8 +31,9 @@ from realsr_cli.io.metadata import ImageMeta
 from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
 from realsr_cli.models.loading import SRModel
 from realsr_cli.sharding import Shard, select
+from realsr_cli.upscale.backends import channels_last_helps, select_backend
 from realsr_cli.upscale.color_fix import color_fix, color_shift
-from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, median_luma
+from realsr_cli.upscale.ensemble import LuminanceFusion, fused_model, luminance_ensemble
 from realsr_cli.upscale.precision import choose_dtype, fallback_chain, run_with_fallback
 from realsr_cli.upscale.tiling import (
     activation_bytes_per_pixel,
@@ -63,8 +64,10 @@ class UpscaleOptions:
     alpha: str = "model"  # model | bicubic
     precision: str = "auto"  # auto | fp32 | fp16 | bf16
     color_fix: bool = False
-    channels_last: bool | None = None  # None: on CUDA only
+    channels_last: bool | None = None  # None: where it helps (backends.channels_last_helps)
     compile: bool = False
+    backend: str = "torch"  # torch | openvino | onnxruntime | auto (the CLI's default; see upscale/backends.py)
+    threads: int | None = None  # the runtimes' CPU threads (None: torch.get_num_threads())
     ext: str | None = None
     suffix: str = ""
     quality: int = 95
@@ -101,6 +104,7 @@ class UpscaleReport:
     model: str
     scale: int
     device: str
+    backend: str = "torch"
 
     @property
     def megapixels_out(self) -> float:
@@ -119,6 +123,7 @@ class UpscaleReport:
             "model": self.model,
             "scale": self.scale,
             "device": self.device,
+            "backend": self.backend,
             "seconds": round(self.seconds, 4),
             "megapixels_in": round(self.megapixels_in, 6),
             "megapixels_out": round(self.megapixels_out, 6),
@@ -157,6 +162,7 @@ class Upscaler:
                 )
         self.device = device
         self.options = options
+        self.tile_pad = max([options.tile_pad, *(m.context for m in models)])  # enough context for exact tiles
         half_ok = all(m.half_ok for m in models)
         try:
             self.dtype = choose_dtype(device, options.precision, half_ok)
@@ -165,7 +171,17 @@ class Upscaler:
         if options.precision in ("fp16", "bf16") and device.type != "cuda":
             warn_line(f"{options.precision} is for CUDA; running fp32 on {device.type}")
         self.chain = fallback_chain(self.dtype, device)
-        self.channels_last = device.type == "cuda" if options.channels_last is None else options.channels_last
+        threads = options.threads or torch.get_num_threads()
+        self.backends = [
+            select_backend(m, options.backend, device, threads, options.compile, warn_line) for m in models
+        ]
+        wanted = options.channels_last
+        self.channels_last = [  # torch modules only; None: where it helps
+            b.fn is None and (channels_last_helps(m, device) if wanted is None else wanted)
+            for m, b in zip(models, self.backends, strict=True)
+        ]
+        names = "+".join(dict.fromkeys(b.name for b in self.backends))
+        self.backend = names if device.type != "cpu" else f"{names}, {threads} thread{'s' if threads > 1 else ''}"
         self._modules: dict[torch.dtype, list[torch.nn.Module]] = {}
         self._tile: int | None = options.tile
         self.on_tile: Callable[[int], None] | None = None
@@ -174,10 +190,13 @@ class Upscaler:
     def _modules_at(self, dtype: torch.dtype) -> list[torch.nn.Module]:
         if dtype not in self._modules:
             mods = []
-            for m in self.models:
+            for m, backend, last in zip(self.models, self.backends, self.channels_last, strict=True):
+                if backend.fn is not None and dtype == torch.float32:  # a runtime's function, not a module
+                    mods.append(backend.fn)
+                    continue
                 module = m.module if dtype == torch.float32 else copy.deepcopy(m.module).to(dtype)
                 module = module.to(self.device)
-                if self.channels_last:
+                if last:
                     module = module.to(memory_format=torch.channels_last)
                 if self.options.compile:
                     module = torch.compile(module)
@@ -185,25 +204,29 @@ class Upscaler:
             self._modules[dtype] = mods
         return self._modules[dtype]
 
-    def _single_fn(self, module: torch.nn.Module, in_channels: int, dtype: torch.dtype) -> Callable:
+    def _single_fn(self, module: Callable, in_channels: int, dtype: torch.dtype, channels_last: bool) -> Callable:
         def run(x: torch.Tensor) -> torch.Tensor:
             x = x.to(self.device, dtype)
             if in_channels == 1 and x.shape[1] != 1:
                 b, c, h, w = x.shape
                 y = run(x.reshape(b * c, 1, h, w))
                 return y.reshape(b, c, *y.shape[-2:])
-            if self.channels_last:
+            if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 return module(x)
 
         return run
 
-    def model_fn(self, dtype: torch.dtype, luma: float | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-        """Ensemble (fused), optionally x8 self-ensembled, model function on ``dtype``."""
+    def model_fn(
+        self, dtype: torch.dtype, which: Sequence[int] | None = None
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The models ``which`` (default all; several are mean-fused), optionally x8 self-ensembled, on ``dtype``."""
         mods = self._modules_at(dtype)
-        fns = [self._single_fn(mod, m.in_channels, dtype) for mod, m in zip(mods, self.models, strict=True)]
-        fn = fused_model(fns, self.options.fusion, luma, self.options.luminance)
+        picked = range(len(self.models)) if which is None else which
+        fn = fused_model(
+            [self._single_fn(mods[i], self.models[i].in_channels, dtype, self.channels_last[i]) for i in picked]
+        )
         return self_ensemble(fn, 8) if self.options.tta else fn
 
     # ---- tiling ----------------------------------------------------------------------------------------------
@@ -221,7 +244,23 @@ class Upscaler:
         return 0 if tile <= 0 or height * width <= tile * tile else tile
 
     def upscale_tensor(self, x: torch.Tensor, luma: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
-        """(1, C, H, W) float [0, 1] on the host -> (1, C, sH, sW) float on the host, plus run statistics."""
+        """(1, C, H, W) float [0, 1] on the host -> (1, C, sH, sW) float on the host, plus run statistics.
+
+        Luminance fusion runs the relativistic model (the first) over the image, then the standard one only when
+        the median luma of that output (or ``luma``, when given) is dark; ``stats["median_luma"]`` records it.
+        """
+        if self.options.fusion != "luminance":
+            return self._forward(x)
+        sr_rel, stats = self._forward(x, [0])
+        out, stats["median_luma"] = luminance_ensemble(
+            sr_rel, lambda: self._forward(x, [1])[0], self.options.luminance, luma
+        )
+        if stats["median_luma"] >= self.options.luminance.gamma and self.on_tile:
+            self.on_tile(stats["tiles"])  # the standard model's pass, not needed, counts as done
+        return out.clamp(0.0, 1.0), stats
+
+    def _forward(self, x: torch.Tensor, which: Sequence[int] | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The models ``which`` (mean-fused) over ``x``, tiled, with precision fallback."""
         _, _, height, width = x.shape
         tile = self.tile_for(height, width)
         used = {"tile": tile}
@@ -232,11 +271,11 @@ class Upscaler:
 
         def run(dtype: torch.dtype) -> torch.Tensor:
             out, used["tile"] = run_tiled(
-                self.model_fn(dtype, luma),
+                self.model_fn(dtype, which),
                 x,
                 self.scale,
                 tile=used["tile"],
-                pad=self.options.tile_pad,
+                pad=self.tile_pad,
                 batch=self.options.batch,
                 device=self.device,
                 on_tile=self.on_tile,
@@ -250,18 +289,19 @@ class Upscaler:
             )
 
         out, dtype = run_with_fallback(run, x, self.chain, retry_precision)
-        stats = {"tile": used["tile"], "tiles": tile_count(height, width, used["tile"], self.options.tile_pad)}
+        stats = {"tile": used["tile"], "tiles": tile_count(height, width, used["tile"], self.tile_pad)}
         stats["precision"] = str(dtype).replace("torch.", "")
         return out.clamp(0.0, 1.0), stats
 
     def expected_tiles(self, pixels: np.ndarray) -> int:
-        """Tiles the progress bar will count for this image (twice when a varying alpha goes through the model)."""
+        """Tiles the progress bar will count for this image (twice when a varying alpha goes through the model,
+        twice again for luminance fusion's two model passes)."""
         height, width = pixels.shape[:2]
-        count = tile_count(height, width, self.tile_for(height, width), self.options.tile_pad)
+        count = tile_count(height, width, self.tile_for(height, width), self.tile_pad)
         alpha_by_model = (
             pixels.shape[2] in (2, 4) and self.options.alpha == "model" and not _is_constant(pixels[..., -1])
         )
-        return count * (2 if alpha_by_model else 1)
+        return count * (2 if alpha_by_model else 1) * (2 if self.options.fusion == "luminance" else 1)
 
     # ---- pixels ----------------------------------------------------------------------------------------------
     def upscale_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
@@ -273,16 +313,16 @@ class Upscaler:
         rgb = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None]
         if channels <= 2:
             rgb = rgb.expand(1, 3, *rgb.shape[-2:]).contiguous()
-        luma = median_luma(rgb) if self.options.fusion == "luminance" else None
-        sr, stats = self.upscale_tensor(rgb, luma)
+        sr, stats = self.upscale_tensor(rgb)
+        luma = stats.get("median_luma")
         if self.options.color_fix:
             sr = color_fix(sr, rgb, self.scale)
         stats["color_shift"] = round(color_shift(sr, rgb), 4)
         stats["median_luma"] = None if luma is None else round(luma, 3)
         planes = [sr[0]] if channels >= 3 else [_to_gray(sr[0])]
         if channels in (2, 4):
-            planes.append(self._upscale_alpha(pixels[:, :, -1]))
-        out = torch.cat(planes, dim=0)[None]
+            planes.append(self._upscale_alpha(pixels[:, :, -1], luma))
+        out = (planes[0] if len(planes) == 1 else torch.cat(planes, dim=0))[None]  # no copy without alpha
         if self.options.outscale is not None and self.options.outscale != self.scale:
             out = _final_resize(out, pixels.shape[0], pixels.shape[1], self.options.outscale)
         result = from_float(out[0].permute(1, 2, 0).numpy(), pixels.dtype)
@@ -290,8 +330,9 @@ class Upscaler:
             result[:, :, -1] = pixels[0, 0, -1]
         return result, stats
 
-    def _upscale_alpha(self, alpha: np.ndarray) -> torch.Tensor:
-        """(H, W) alpha -> (1, sH, sW) float: constant passed through, else model (as gray RGB) or bicubic."""
+    def _upscale_alpha(self, alpha: np.ndarray, luma: float | None = None) -> torch.Tensor:
+        """(H, W) alpha -> (1, sH, sW) float: constant passed through, else model (as gray RGB; luminance fusion
+        decided by the image's ``luma``) or bicubic."""
         a = torch.from_numpy(to_float(alpha[:, :, None]).transpose(2, 0, 1).copy())[None]
         size = (alpha.shape[0] * self.scale, alpha.shape[1] * self.scale)
         if _is_constant(alpha):
@@ -300,7 +341,7 @@ class Upscaler:
             from realsr_cli.degradations.resize import imresize
 
             return imresize(a, scale=self.scale)[0].clamp(0, 1)
-        out, _ = self.upscale_tensor(a.expand(1, 3, *a.shape[-2:]).contiguous())
+        out, _ = self.upscale_tensor(a.expand(1, 3, *a.shape[-2:]).contiguous(), luma)
         return _to_gray(out[0])
 
 
@@ -423,7 +464,9 @@ def upscale_files(
             _collect_writes(batch, writes, block=False)
         _collect_writes(batch, writes, block=True)
     elapsed = time.perf_counter() - start
-    return UpscaleReport(batch.results, batch.failures, elapsed, names, upscaler.scale, str(upscaler.device))
+    return UpscaleReport(
+        batch.results, batch.failures, elapsed, names, upscaler.scale, str(upscaler.device), upscaler.backend
+    )
 
 
 def _write(path: Path, pixels: np.ndarray, meta: ImageMeta, opts: UpscaleOptions, inputs, result: ImageResult) -> None:

@@ -1,0 +1,62 @@
+"""Honest timing for the benchmarks: contenders interleaved, best of N, the load average beside every figure.
+
+``interleaved`` runs every contender once per round (so a load that comes and goes hits them alike) and keeps each
+one's best time with the load read right after it: the 1-minute load average and the others' share of it (minus
+this process's own, :func:`realsr_cli.threads.own_load`). ``ratio`` refuses to compare two figures whose others'
+loads differ by more than :data:`MAX_LOAD_FACTOR` (on ``1 + load``, so that 0.1 and 0.3 both count as quiet).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from realsr_cli.threads import load_average, own_load
+
+MAX_LOAD_FACTOR = 1.5
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A best time and the load it was measured under."""
+
+    seconds: float
+    load: float  # 1-minute load average
+    others: float  # the load of other processes (load minus this process's estimated share)
+
+    def label(self) -> str:
+        return f"load {self.load:.2f} (others {self.others:.2f})"
+
+
+def read_load() -> tuple[float, float]:
+    load = load_average() or 0.0
+    return load, max(0.0, load - own_load())
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], repeats: int, warm: bool = True) -> dict[str, Figure]:
+    """Best of ``repeats`` rounds for each contender, one run of each per round (after one warm-up run each)."""
+    if warm:
+        for fn in contenders.values():
+            fn()
+    best: dict[str, Figure] = {}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            seconds = time.perf_counter() - start
+            if name not in best or seconds < best[name].seconds:
+                best[name] = Figure(seconds, *read_load())
+    return best
+
+
+def comparable(a: Figure, b: Figure, factor: float = MAX_LOAD_FACTOR) -> bool:
+    high, low = max(a.others, b.others), min(a.others, b.others)
+    return (1.0 + high) / (1.0 + low) <= factor
+
+
+def ratio(faster: Figure, slower: Figure) -> str:
+    """``slower / faster`` as "1.53x", or why it is not printed."""
+    if not comparable(faster, slower):
+        return f"(no ratio: loads {faster.others:.2f} vs {slower.others:.2f} differ > {MAX_LOAD_FACTOR}x)"
+    return f"{slower.seconds / faster.seconds:.2f}x"

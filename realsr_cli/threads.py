@@ -1,0 +1,125 @@
+"""How many intra-op CPU threads a network gets: the cores actually free, unless told.
+
+The rule (every subcommand that runs a network: ``upscale``, ``train-sr``, ``make-pairs``, ``profile``,
+``learn-degradation``):
+
+1. ``--threads N``, else ``$REALSR_THREADS``, else ``$OMP_NUM_THREADS``, when given (N >= 1);
+2. else the free cores: the cores this process may run on (its CPU affinity) minus the other processes' load,
+   ``round(load1 - own)``, at least 1. ``load1`` is the 1-minute load average; ``own`` is this process's share of
+   it (its CPU time over its age, weighted by how much of that age the 1-minute average has seen yet, about 0 at
+   start-up).
+
+Why: on a busy CPU every extra thread of an OpenMP/oneDNN pool waits at each barrier for its slowest peer, so two
+threads on a core shared with another job run several times slower than one (issue 20: an RRDBNet forward took
+14.2 s with 2 threads at load 3-7, 2.7 s with 1). The choice is made once, when the command starts.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+
+THREADS_ENV = "REALSR_THREADS"
+OMP_ENV = "OMP_NUM_THREADS"  # the standard variable (OpenMP, PyTorch), honoured when set
+LOAD_WINDOW_S = 60.0  # the 1-minute load average is an exponential average with this time constant
+_IMPORTED = time.monotonic()
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The thread count and why: ``source`` is ``--threads``, an environment variable or ``free cores``."""
+
+    threads: int
+    source: str
+    cores: int
+    load: float | None
+
+    def describe(self) -> str:
+        if self.source != "free cores":
+            return f"{self.threads} thread(s) ({self.source})"
+        return f"{self.threads} thread(s) (free cores: {self.cores} minus load {self.load:.2f})"
+
+
+def affinity_cores() -> int:
+    """Cores this process may run on (``sched_getaffinity``; else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, or None where the system has none."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def _age_s() -> float:
+    """Seconds since this process started (from /proc where it exists, else since this module was imported)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+def own_load() -> float:
+    """This process's contribution to the 1-minute load average (estimate; ~0 for a process a few seconds old)."""
+    age = _age_s()
+    if age <= 0:
+        return 0.0
+    times = os.times()
+    busy = (times.user + times.system) / age
+    return busy * (1.0 - math.exp(-age / LOAD_WINDOW_S))
+
+
+def free_cores(cores: int | None = None, load: float | None = None, own: float | None = None) -> int:
+    """Affinity cores minus the others' load (rounded), at least 1; all the cores where no load average exists."""
+    cores = affinity_cores() if cores is None else cores
+    load = load_average() if load is None else load
+    if load is None:
+        return cores
+    others = max(0.0, load - (own_load() if own is None else own))
+    return max(1, min(cores, cores - round(others)))
+
+
+def parse_threads(value: str | int, where: str) -> int:
+    """A thread count given by the user (``--threads``, ``$REALSR_THREADS``): an integer >= 1."""
+    from realsr_cli.errors import InputError
+
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise InputError(f"{where} {value}: expected a whole number of threads, at least 1")
+    return count
+
+
+def choose_threads(requested: int | None = None) -> ThreadChoice:
+    """``requested`` (``--threads``), else ``$REALSR_THREADS`` or ``$OMP_NUM_THREADS``, else the free cores."""
+    cores = affinity_cores()
+    if requested is not None:
+        return ThreadChoice(parse_threads(requested, "--threads"), "--threads", cores, None)
+    for name in (THREADS_ENV, OMP_ENV):
+        env = os.environ.get(name, "").strip()
+        if env:
+            return ThreadChoice(parse_threads(env, f"${name}"), f"${name}", cores, None)
+    load = load_average()
+    return ThreadChoice(free_cores(cores, load), "free cores", cores, load)
+
+
+def use_threads(requested: int | None = None) -> ThreadChoice:
+    """Choose the thread count and give it to PyTorch (``torch.set_num_threads``); the runtimes read it from there."""
+    import torch
+
+    choice = choose_threads(requested)
+    torch.set_num_threads(choice.threads)
+    return choice

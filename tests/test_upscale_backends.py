@@ -1,0 +1,158 @@
+"""``upscale --backend``: PyTorch, or the cached ONNX export run by OpenVINO / ONNX Runtime, behind one engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+import torch
+
+from realsr_cli.errors import InputError
+from realsr_cli.models import onnx_cache
+from realsr_cli.models.loading import SRModel
+from realsr_cli.upscale import backends
+from realsr_cli.upscale.backends import TOLERANCE, Backend, channels_last_helps, select_backend
+from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler
+from tests.conftest import synthetic_image
+from tests.upscale_helpers import ConvUp, NearestUp, sr_model
+
+CPU = torch.device("cpu")
+RUNTIMES = ["openvino", "onnxruntime"]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Exports go to a fresh models cache, not the user's."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+def _toy() -> SRModel:
+    return sr_model(ConvUp(scale=2, depth=3), 2)
+
+
+def _block(monkeypatch, *packages: str) -> None:
+    for package in packages:
+        monkeypatch.setitem(sys.modules, package, None)  # ``import package`` now raises ImportError
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_missing_runtime_names_the_extra(monkeypatch, runtime) -> None:
+    _block(monkeypatch, runtime)
+    with pytest.raises(InputError, match=re.escape(f"--backend {runtime} needs the {runtime} package")) as info:
+        select_backend(_toy(), runtime, CPU, 1)
+    assert "pip install 'realsr-cli[fast]'" in str(info.value) and "--backend torch" in str(info.value)
+
+
+def test_missing_onnx_exporter_is_named(monkeypatch) -> None:
+    _block(monkeypatch, "onnx")
+    with pytest.raises(InputError, match="needs the onnx package"):
+        select_backend(_toy(), "onnxruntime", CPU, 1)
+
+
+def test_cli_missing_runtime_is_one_line(cli, tmp_path, monkeypatch) -> None:
+    from realsr_cli.io.images import write_image
+
+    _block(monkeypatch, "openvino")
+    write_image(tmp_path / "a.png", synthetic_image(16, 16))
+    result = cli("upscale", tmp_path / "a.png", tmp_path / "out", "--backend", "openvino")
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "realsr-cli[fast]" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_without_runtimes_is_torch_silently(monkeypatch) -> None:
+    _block(monkeypatch, *RUNTIMES)
+    notes: list[str] = []
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "torch"
+    assert notes == []
+
+
+def test_auto_skips_a_runtime_that_differs(monkeypatch) -> None:
+    monkeypatch.setattr(backends, "installed", lambda runtime: True)
+    monkeypatch.setattr(onnx_cache, "exported_onnx", lambda model: "model.onnx")
+    monkeypatch.setattr(backends, "open_runtime", lambda m, runtime, t, onnx: Backend(runtime, lambda x: x, 3 / 255))
+    notes: list[str] = []
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "torch"
+    assert len(notes) == 2 and all("3.00/255" in n and "not used" in n for n in notes)
+
+
+def test_auto_is_torch_where_runtimes_do_not_apply(monkeypatch) -> None:
+    monkeypatch.setattr(backends, "installed", lambda runtime: pytest.fail("no runtime should be looked at"))
+    assert select_backend(_toy(), "auto", torch.device("cuda"), 1).name == "torch"
+    assert select_backend(_toy(), "auto", CPU, 1, compiled=True).name == "torch"
+    gray = SRModel(module=ConvUp(2), scale=2, name="gray", arch="toy", source="", in_channels=1, out_channels=1)
+    assert select_backend(gray, "auto", CPU, 1).name == "torch"
+
+
+def test_explicit_runtime_refuses_cuda_and_compile() -> None:
+    with pytest.raises(InputError, match="runs on the CPU"):
+        select_backend(_toy(), "openvino", torch.device("cuda"), 1)
+    with pytest.raises(InputError, match="--compile is for --backend torch"):
+        select_backend(_toy(), "onnxruntime", CPU, 1, compiled=True)
+    with pytest.raises(InputError, match="expected one of auto, torch"):
+        select_backend(_toy(), "tensorrt", CPU, 1)
+
+
+def test_channels_last_where_it_helps() -> None:
+    assert channels_last_helps(_toy(), CPU)
+    assert not channels_last_helps(sr_model(NearestUp(2), 2), CPU)  # no convolution
+    community = SRModel(module=ConvUp(2), scale=2, name="swinir", arch="spandrel:SwinIR", source="")
+    assert not channels_last_helps(community, CPU) and channels_last_helps(community, torch.device("cuda"))
+
+
+def test_weights_key_follows_the_weights() -> None:
+    first, same, other = _toy(), _toy(), sr_model(ConvUp(scale=2, depth=3, seed=1), 2)
+    assert onnx_cache.weights_key(first) == onnx_cache.weights_key(same) != onnx_cache.weights_key(other)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_runtime_matches_torch_through_the_tiled_engine(runtime) -> None:
+    pytest.importorskip(runtime)
+    pytest.importorskip("onnx")
+    pixels = synthetic_image(40, 52)
+    model = _toy()
+    options = dict(tile=16, tile_pad=4, batch=2)
+    reference, _ = Upscaler([model], CPU, UpscaleOptions(**options)).upscale_pixels(pixels)
+    engine = Upscaler([model], CPU, UpscaleOptions(backend=runtime, threads=1, **options))
+    assert engine.backends[0].name == runtime and engine.backends[0].difference <= TOLERANCE
+    assert engine.backend == f"{runtime}, 1 thread"
+    out, stats = engine.upscale_pixels(pixels)
+    assert out.shape == reference.shape and stats["tiles"] > 1
+    assert int(abs(out.astype(int) - reference.astype(int)).max()) <= 1
+
+
+def test_export_and_check_happen_once(monkeypatch) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = _toy()
+    first = select_backend(model, "onnxruntime", CPU, 1)
+    onnx = onnx_cache.exported_onnx(model)
+    record = json.loads(onnx.with_suffix(".json").read_text())
+    assert list(record) == [backends.runtime_version("onnxruntime")]
+    monkeypatch.setattr(onnx_cache, "trace_onnx", lambda *a, **k: pytest.fail("exported twice"))
+    monkeypatch.setattr(backends, "max_difference", lambda *a: pytest.fail("checked twice"))
+    again = select_backend(model, "onnxruntime", CPU, 1)
+    assert again.difference == first.difference
+
+
+def test_auto_prefers_openvino_when_it_matches() -> None:
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnx")
+    notes: list[str] = []
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "openvino"
+    assert notes == []
+
+
+def test_cli_backend_in_report(cli, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from realsr_cli.io.images import write_image
+
+    write_image(tmp_path / "a.png", synthetic_image(24, 20))
+    args = ("upscale", tmp_path / "a.png", tmp_path / "out", "-s", "4", "--threads", "1")
+    result = cli(*args, "--backend", "onnxruntime", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["backend"] == "onnxruntime, 1 thread"
+    assert "(onnxruntime, 1 thread)" in result.output
