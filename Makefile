@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test test-fast lint bench
+.PHONY: install test test-fast check lint typecheck bench
 
 install: $(BIN)/realsr
 
@@ -14,12 +14,24 @@ $(BIN)/realsr: pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	@touch $@
 
-test: $(BIN)/realsr
+# `make test` (CI's command): lint and the type checker, then the whole suite. `make test-fast`: the suite without
+# the tests marked slow (`@pytest.mark.slow`), for the edit-test loop.
+test: check
 	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(BIN)/realsr
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+check: lint typecheck
 
 lint: $(BIN)/realsr
 	$(BIN)/ruff check realsr_cli tests benchmarks
 	$(BIN)/ruff format --check realsr_cli tests benchmarks
+
+# mypy on realsr_cli ([tool.mypy] in pyproject.toml: None and wrong-type errors); import cycles are
+# tests/test_import_cycles.py's.
+typecheck: $(BIN)/realsr
+	$(BIN)/mypy
 
 bench: $(BIN)/realsr
 	$(BIN)/python -m benchmarks

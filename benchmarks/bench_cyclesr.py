@@ -139,7 +139,7 @@ def arm_config(plan: Plan, joint: bool) -> dict:
 def score(model_path: Path | None, test: list[tuple[torch.Tensor, torch.Tensor]], lpips) -> dict[str, float]:
     """Mean PSNR (RGB) and LPIPS of the 8-bit SR outputs (MATLAB bicubic when ``model_path`` is None)."""
     from realsr_cli.metrics import psnr
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     model = load_model(model_path, "cpu")[0].eval() if model_path is not None else None
     psnrs, lpipss = [], []

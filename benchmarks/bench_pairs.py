@@ -30,7 +30,7 @@ def _image(seed: int, h: int, w: int) -> np.ndarray:
 
 
 def _data(root: Path) -> dict[str, Path]:
-    from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
+    from realsr_cli.degradations.learned_model import build_generator, save_degradation_model
 
     paths = {name: root / name for name in ("hr", "phone", "kernels", "noise")}
     for path in paths.values():

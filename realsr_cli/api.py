@@ -21,6 +21,7 @@ import torch
 
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import from_float, to_float
+from realsr_cli.io.tensors import to_tensor
 
 __all__ = ["Upscaler", "degrade", "score_arrays"]
 
@@ -109,11 +110,7 @@ def degrade(
 
 
 def _unit(image: np.ndarray, what: str) -> torch.Tensor:
-    pixels, _ = _as_pixels(image, what)
-    if pixels.shape[2] in (2, 4):
-        pixels = pixels[:, :, :-1]
-    peak = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    return torch.from_numpy(pixels.astype(np.float64) / peak).permute(2, 0, 1)[None]
+    return to_tensor(_as_pixels(image, what)[0], "color", dtype=torch.float64)
 
 
 def score_arrays(

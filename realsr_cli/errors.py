@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+DEBUG_ENV = "REALSR_DEBUG"
+
+
+def debugging() -> bool:
+    """``REALSR_DEBUG=1``: let unexpected errors through with their traceback instead of one line."""
+    return os.environ.get(DEBUG_ENV) == "1"
 
 
 class RealSRError(Exception):

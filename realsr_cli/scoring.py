@@ -18,16 +18,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from realsr_cli.batch import Failure, run_batch
+from realsr_cli.batch import Failure, failures_json, run_batch
 from realsr_cli.errors import InputError
-from realsr_cli.io.images import read_image
 from realsr_cli.io.paths import InputItem, collect_inputs
+from realsr_cli.io.tensors import read_tensor
 
 FULL_REFERENCE = ("psnr", "ssim", "lpips")
 NO_REFERENCE = ("niqe", "brisque", "piqe")
 METRICS = FULL_REFERENCE + NO_REFERENCE
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "niqe": False, "brisque": False, "piqe": False}
-HIGHER_IS_BETTER["aim2020"] = True
+# Which way every metric improves: the one table (score's columns and IQA-rank, train-sr's best checkpoint, benchmarks).
+HIGHER_IS_BETTER = {
+    "psnr": True,
+    "ssim": True,
+    "aim2020": True,
+    "lpips": False,
+    "l1": False,
+    "niqe": False,
+    "brisque": False,
+    "piqe": False,
+}
 DEFAULT_FR = ("psnr", "ssim")
 DEFAULT_NR = ("niqe", "brisque", "piqe")
 
@@ -79,7 +88,7 @@ class FolderScore:
             "mean": {k: _json_float(v) for k, v in self.mean.items()},
             "count": len(self.rows),
             "unmatched": {"sr": [str(p) for p in self.unmatched_sr], "gt": [str(p) for p in self.unmatched_gt]},
-            "failures": [f.message for f in self.failures],
+            "failures": failures_json(self.failures),
         }
 
 
@@ -91,6 +100,11 @@ def _json_float(v: Any) -> Any:
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else _json_float(v)) for k, v in row.items()}
+
+
+def direction_arrow(metric: str) -> str:
+    """``↑`` for a metric where higher is better, ``↓`` where lower is (``HIGHER_IS_BETTER``)."""
+    return "↑" if HIGHER_IS_BETTER[metric] else "↓"
 
 
 def parse_metrics(spec: str | Sequence[str] | None, has_gt: bool) -> tuple[str, ...]:
@@ -153,20 +167,17 @@ def pair_folders(sr_spec: str | Path, gt_spec: str | Path | None, suffix: str | 
 
 
 def load_unit(path: Path) -> torch.Tensor:
-    """Read an image as (1, C, H, W) float64 in [0, 1] (by dtype: /255 or /65535), alpha dropped."""
-    pixels = read_image(path).pixels
-    if pixels.shape[2] in (2, 4):
-        pixels = pixels[:, :, :-1]
-    peak = 65535.0 if pixels.dtype == np.uint16 else 255.0 if pixels.dtype == np.uint8 else 1.0
-    return torch.from_numpy(pixels.astype(np.float64) / peak).permute(2, 0, 1).unsqueeze(0).clamp(0, 1)
+    """An image as metrics take it: (1, C, H, W) float64 in [0, 1], its colour channels (gray stays gray)."""
+    return read_tensor(path, "color", dtype=torch.float64)
 
 
 def align_pair(sr: torch.Tensor, gt: torch.Tensor, pair: Pair, crop_to_gt: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Check channels and sizes; with ``crop_to_gt`` crop the larger of the two to the common top-left region."""
+    gt_name = pair.gt.name if pair.gt is not None else "image"
     if sr.shape[1] != gt.shape[1]:
         kinds = {1: "gray", 3: "RGB"}
         raise InputError(
-            f"{pair.sr}: SR is {kinds.get(sr.shape[1], sr.shape[1])} but GT {pair.gt.name} is "
+            f"{pair.sr}: SR is {kinds.get(sr.shape[1], sr.shape[1])} but GT {gt_name} is "
             f"{kinds.get(gt.shape[1], gt.shape[1])}; both must be RGB or both gray"
         )
     (sh, sw), (gh, gw) = sr.shape[-2:], gt.shape[-2:]
@@ -174,7 +185,7 @@ def align_pair(sr: torch.Tensor, gt: torch.Tensor, pair: Pair, crop_to_gt: bool)
         return sr, gt
     if not crop_to_gt:
         raise InputError(
-            f"{pair.sr}: SR is {sw}x{sh} but GT {pair.gt.name} is {gw}x{gh} "
+            f"{pair.sr}: SR is {sw}x{sh} but GT {gt_name} is {gw}x{gh} "
             "(use --crop-to-gt to compare the common top-left region when they differ by a few pixels)"
         )
     h, w = min(sh, gh), min(sw, gw)
@@ -187,7 +198,7 @@ class Scorer:
     def __init__(self, options: ScoreOptions) -> None:
         self.options = options
         self.device = torch.device(options.device)
-        self._lpips = None
+        self._lpips: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
         if "lpips" in options.metrics:
             from realsr_cli.metrics.perceptual import LPIPS
 
@@ -208,14 +219,11 @@ class Scorer:
         from realsr_cli import metrics as M
 
         o = self.options
-        fr = {"crop_border": o.crop_border, "y_channel": o.y_channel}
         for name in o.metrics:
-            if name == "psnr":
-                row[name] = M.psnr(sr, gt, **fr).item()
-            elif name == "ssim":
-                row[name] = M.ssim(sr, gt, **fr).item()
-            elif name == "lpips":
-                row[name] = self._lpips(_crop(sr, o.crop_border), _crop(gt, o.crop_border)).item()
+            if name in FULL_REFERENCE:
+                if gt is None:
+                    raise InputError(f"{row.get('sr', 'image')}: {name} needs a ground-truth image")
+                row[name] = self._full_reference(name, sr, gt)
             elif name == "niqe":
                 row[name] = M.niqe(sr, crop_border=o.crop_border, color=o.niqe_color).item()
             elif name == "brisque":
@@ -225,6 +233,17 @@ class Scorer:
         if "psnr" in row and "ssim" in row:
             row["aim2020"] = M.aim2020_score(row["psnr"], row["ssim"])
         return row
+
+    def _full_reference(self, name: str, sr: torch.Tensor, gt: torch.Tensor) -> float:
+        from realsr_cli import metrics as M
+
+        o = self.options
+        if name == "psnr":
+            return M.psnr(sr, gt, crop_border=o.crop_border, y_channel=o.y_channel).item()
+        if name == "ssim":
+            return M.ssim(sr, gt, crop_border=o.crop_border, y_channel=o.y_channel).item()
+        assert self._lpips is not None, "loaded in __init__ whenever lpips is among the metrics"
+        return self._lpips(_crop(sr, o.crop_border), _crop(gt, o.crop_border)).item()
 
 
 def _crop(x: torch.Tensor, border: int) -> torch.Tensor:

@@ -10,6 +10,7 @@ Nothing is downloaded here: when the file is missing the error names it, where t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -33,27 +34,34 @@ def find_weights(
     *,
     purpose: str,
     explicit: str | Path | None = None,
-    env_var: str | None = None,
+    env_var: str | Sequence[str] | None = None,
     option: str = "--weights",
+    folders: Sequence[Path] = (),
 ) -> Path:
-    """Return the first existing weights file among the candidates, else raise a clear error."""
+    """Return the first existing weights file among the candidates, else raise a clear error.
+
+    ``env_var``: one variable or several (the first set one counts); ``folders``: searched after the caches."""
     names = [filenames] if isinstance(filenames, str) else list(filenames)
+    env_vars = [env_var] if isinstance(env_var, str) else list(env_var or ())
     if explicit:
         path = Path(explicit).expanduser()
         if path.is_file():
             return path
         raise WeightsNotFoundError(f"{path}: weights file for {purpose} not found")
     candidates: list[Path] = []
-    if env_var and os.environ.get(env_var):
-        env_path = Path(os.environ[env_var]).expanduser()
+    env_set = next((v for v in env_vars if os.environ.get(v)), None)
+    if env_set:
+        env_path = Path(os.environ[env_set]).expanduser()
         candidates += [env_path / n for n in names] if env_path.is_dir() else [env_path]
-    for folder in cache_dirs():
+    for folder in [*cache_dirs(), *folders]:
         candidates += [folder / n for n in names]
     for path in candidates:
         if path.is_file():
             return path
     where = cache_dirs()[0]
-    hint = f"pass {option} FILE" + (f", set {env_var}" if env_var else "") + f", or set ${WEIGHTS_DIR_ENV}"
+    hint = (
+        f"pass {option} FILE" + (f", set {' or '.join(env_vars)}" if env_vars else "") + f", or set ${WEIGHTS_DIR_ENV}"
+    )
     fetchable = _fetchable(names)
     if fetchable:
         hint = f"run 'realsr models fetch {fetchable}' (downloads it into {cache_dirs()[-2]}), {hint}"

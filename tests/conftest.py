@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # `--backend auto` are tested in tests/test_upscale_backends.py.
 os.environ.setdefault("REALSR_BACKEND", "torch")
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 

@@ -81,7 +81,7 @@ def test_run_batch_isolates_failures(tmp_path: Path) -> None:
 
     result = run_batch([1, 2, 3, 4], process, path_of=lambda n: tmp_path / f"f{n}.png", quiet=True)
     assert result.results == [10, 40]
-    assert [f.message for f in result.failures] == [
+    assert [f.error for f in result.failures] == [
         f"{tmp_path / 'f2.png'}: cannot decode image",
         f"{tmp_path / 'f3.png'}: ValueError: bad value",
     ]

@@ -14,11 +14,11 @@ import torch
 from realsr_cli.degradations.noise import add_gaussian
 from realsr_cli.degradations.pipeline import Degradation
 from realsr_cli.degradations.resize import imresize, resize
+from realsr_cli.io.tensors import read_tensor
 from realsr_cli.metrics import rgb_to_y
 from realsr_cli.metrics.blockiness import block_boundary_ratio
 from realsr_cli.models.interpolation import DENOISE_ENDS, default_denoise_model
 from realsr_cli.models.loading import DEFAULT_DIR, DEFAULT_ENV, DEFAULT_SCALES, default_model_path, load_sr_model
-from realsr_cli.pairs.modes import image_tensor
 from realsr_cli.seeding import item_rng
 
 HELD_OUT = ("0037", "0038", "0039", "0040")
@@ -37,7 +37,7 @@ def _held_out_crops(shared_dir) -> list[torch.Tensor]:
     """Central CROP x CROP crops, read as make-pairs reads its HR images."""
     crops = []
     for stem in HELD_OUT:
-        image, _ = image_tensor(shared_dir / "data" / "hr-train" / f"{stem}.png")
+        image = read_tensor(shared_dir / "data" / "hr-train" / f"{stem}.png")
         top, left = (image.shape[-2] - CROP) // 2, (image.shape[-1] - CROP) // 2
         crops.append(image[..., top : top + CROP, left : left + CROP])
     return crops

@@ -111,7 +111,7 @@ def test_kernel_noise_cli_and_json(cli, hr_folder, tmp_path):
 
 
 def test_learned_degradation_model(cli, hr_folder, tmp_path):
-    lm = pytest.importorskip("realsr_cli.learn.degradation_model")
+    lm = pytest.importorskip("realsr_cli.degradations.learned_model")
     torch.manual_seed(0)
     gen = lm.DSGANGenerator(n_res_blocks=1, channels=4)
     model_file = tmp_path / "degradation.pt"

@@ -186,6 +186,7 @@ def test_exclusive_create_loses_to_a_file_created_meanwhile(tmp_path):
     assert target.read_bytes() == b"mine"
 
 
+@pytest.mark.slow
 def test_two_upscale_processes_never_both_write_one_output(tmp_path):
     src = images(tmp_path / "in", count=8, h=24, w=24)
     model = tiny_model(tmp_path / "m.pt")
@@ -303,6 +304,7 @@ def test_read_only_outputs_are_one_line(cli, tmp_path, tmpfs):
     one_line_error(cli("degrade", src, ro / "lr", "-s", "2", "-p", "bicubic", "-q"), "cannot write")
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_line_and_leaves_no_temporary_file(cli, tmp_path, tmpfs):
     full = tmpfs(size="64k")
     with pytest.raises(OSError), open(full / "filler", "wb") as filler:  # fill the disk to the last page
@@ -400,3 +402,40 @@ def test_collected_inputs_are_guarded_for_the_whole_command(tmp_path):
         with pytest.raises(OutputExistsError, match="input"):
             atomic_write_text(src / "img0.png", "report", overwrite=True)
     atomic_write_text(tmp_path / "free.txt", "ok", overwrite=False)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "degrade",
+        "upscale",
+        "make-pairs",
+        pytest.param("make-pairs-workers", marks=pytest.mark.slow),
+        "score",
+        "profile",
+        "learn-degradation",
+    ],
+)
+def test_every_json_report_lists_failures_in_one_shape_with_one_summary(cli, tmp_path, command):
+    src, model = images(tmp_path / "in"), tiny_model(tmp_path / "m.pt")
+    bad = src / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    if command == "profile":
+        bad = tmp_path / "broken.pt"
+        bad.write_bytes(b"not a model")
+    report = tmp_path / "r.json"
+    args = {
+        "degrade": ["degrade", src, tmp_path / "out", "-s", "2", "-p", "bicubic"],
+        "upscale": ["upscale", src, tmp_path / "out", "--model", model, "--device", "cpu"],
+        "make-pairs": ["make-pairs", src, "-o", tmp_path / "out", "--self", "-s", "2"],
+        "make-pairs-workers": ["make-pairs", src, "-o", tmp_path / "out", "--self", "-s", "2", "--workers", "2"],
+        "score": ["score", src, "--metrics", "piqe"],
+        "profile": ["profile", "--model", model, "--model", bad, "--runs", "0", "--no-crosscheck"],
+        "learn-degradation": ["learn-degradation", src, "-o", tmp_path / "out", "-m", "noise", "--device", "cpu"],
+    }[command]
+    result = cli(*args, "--json", report, "-q")
+    one_line_error(result, "broken")
+    assert f"1 of {2 if command == 'profile' else 3} file(s) failed:" in result.output
+    (failure,) = json.loads(report.read_text())["failures"]
+    assert set(failure) == {"path", "error"} and Path(failure["path"]).name == bad.name
+    assert bad.name in failure["error"] and failure["error"] in result.output

@@ -68,7 +68,7 @@ def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     assert isinstance(cam["reliable"], bool) and cam["x4"]["size"][0] >= 25
     assert "kernel" not in entries["tex"]
     assert report["jpeg"]["detected"] is False and (out / "jpeg.json").is_file()  # PNGs never compressed
-    assert report["failures"] and "tiny.png" in report["failures"][0]
+    assert report["failures"] and "tiny.png" in report["failures"][0]["error"]
     again = cli("learn-degradation", src, *args)
     assert again.exit_code == 1 and "--overwrite" in again.output
     # a stricter rerun replaces the patches: none of the earlier ones may stay in the bank

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from realsr_cli.degradations.learned_model import load_degradation_model
 from realsr_cli.errors import InputError, WeightsNotFoundError
-from realsr_cli.learn.degradation_model import load_degradation_model
-from realsr_cli.learn.dsgan import FilterHigh, FilterLow, find_vgg_weights
+from realsr_cli.learn.dsgan import FilterHigh, FilterLow, VGGPerceptual
 from realsr_cli.learn.gan_training import GANConfig, train_degradation
 
 
@@ -55,9 +55,9 @@ def test_training_resumes_exactly_and_writes_a_loadable_model(tmp_path: Path, me
         torch.testing.assert_close(a["params"][key], b["params"][key], rtol=0, atol=1e-6)
     model = load_degradation_model(split / "degradation.pt")
     x = torch.rand(2, 3, 20, 28)
-    y = model.apply(x)
+    y = model.degrade(x)
     assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
-    assert model.apply(x[0]).shape == (3, 20, 28)
+    assert model.degrade(x[0]).shape == (3, 20, 28)
 
 
 def test_resume_refuses_other_method_and_missing_state(tmp_path: Path):
@@ -80,7 +80,7 @@ def test_small_images_and_bad_model_files(tmp_path: Path):
     with pytest.raises(InputError, match="not a realsr degradation model"):
         load_degradation_model(bad)
     with pytest.raises(WeightsNotFoundError, match="perceptual-weight 0"):
-        find_vgg_weights(tmp_path / "missing.pth")
+        VGGPerceptual(tmp_path / "missing.pth")
 
 
 def test_learned_model_is_applied_by_make_pairs(tmp_path: Path, cli):
@@ -113,7 +113,7 @@ def test_learned_model_is_applied_by_make_pairs(tmp_path: Path, cli):
     from realsr_cli.io.images import to_float
 
     hr = torch.from_numpy(to_float(read_image(hr_dir / "hr.png").pixels).transpose(2, 0, 1).copy())[None].float()
-    expected = load_degradation_model(out / "degradation.pt").apply(imresize(hr, scale=0.5).clamp(0, 1))
+    expected = load_degradation_model(out / "degradation.pt").degrade(imresize(hr, scale=0.5).clamp(0, 1))
     got = torch.from_numpy(to_float(read_image(degraded[0]).pixels).transpose(2, 0, 1).copy())[None].float()
     assert got.shape == expected.shape
     assert (got - expected).abs().max() <= 1.0 / 255 + 1e-6
@@ -125,8 +125,6 @@ def test_learned_model_is_applied_by_make_pairs(tmp_path: Path, cli):
 
 
 def test_lpips_vgg_perceptual_loss_uses_the_local_vgg16_weights(shared_weights: Path):
-    from realsr_cli.learn.dsgan import VGGPerceptual
-
     path = shared_weights / "vgg16-features.pth"
     if not path.is_file():
         pytest.skip("vgg16-features.pth not in ../shared/weights")

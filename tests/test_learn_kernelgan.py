@@ -108,6 +108,7 @@ def _centred(k: np.ndarray, size: int = 17) -> np.ndarray:
     return out / out.sum()
 
 
+@pytest.mark.slow
 def test_kernelgan_estimate_is_closer_to_true_kernel_than_bicubic():
     from realsr_cli.degradations.kernels import blur_subsample, gaussian_kernel
 

@@ -34,7 +34,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         data = self.server.files.get(self.path)
         self.server.ranges.append(self.headers.get("Range"))
         if data is None:

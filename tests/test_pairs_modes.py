@@ -134,6 +134,7 @@ def test_kernelgan_result_folders_are_read(tmp_path):
     _assert_regenerates(tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_and_worker_count_does_not_matter(tmp_path):
     hr_dir = _folder(tmp_path / "hr", [(32, 32)] * 3)
     (tmp_path / "k").mkdir()
@@ -325,8 +326,8 @@ def test_preset_modes(tmp_path, cli):
 def test_learned_degradation_model(tmp_path):
     import torch
 
+    from realsr_cli.degradations.learned_model import build_generator, save_degradation_model
     from realsr_cli.degradations.resize import imresize
-    from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
 
     torch.manual_seed(0)
     args = {"n_res_blocks": 1, "channels": 8}

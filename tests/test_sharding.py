@@ -62,6 +62,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_upscale_two_shards_equal_one_process(photos, tmp_path) -> None:
     torch.manual_seed(0)
     args = {"num_feat": 8, "num_conv": 2}
@@ -75,6 +76,7 @@ def test_upscale_two_shards_equal_one_process(photos, tmp_path) -> None:
     assert len(one) == 5 and one == two
 
 
+@pytest.mark.slow
 def test_make_pairs_two_shards_equal_one_process(photos, tmp_path) -> None:
     common = ["make-pairs", str(photos), "-s", "2", "--preset", "generic", "--patch-size", "8", "--seed", "3"]
     common += ["--device", "cpu"]

@@ -129,15 +129,15 @@ def test_resume_gives_the_uninterrupted_run(data, tmp_path, stop):
 
 def test_both_files_load_where_they_are_used(data, tmp_path, cli):
     result = run(data, tmp_path / "run", tiny(iters=3))
+    from realsr_cli.degradations.learned_model import load_degradation_model
     from realsr_cli.degradations.pipeline import learned_degradation
-    from realsr_cli.learn.degradation_model import load_degradation_model
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     model, info = load_model(result.model_path)
     assert info.arch == "msrresnet" and info.scale == 2 and model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 16, 16)
     translator = load_degradation_model(result.translator_path)
     assert translator.method == "cyclesr" and translator.scale == 2 and translator.meta["input_noise_sigma"] == 5.0
-    assert translator.apply(torch.rand(1, 3, 10, 12)).shape == (1, 3, 10, 12)
+    assert translator.degrade(torch.rand(1, 3, 10, 12)).shape == (1, 3, 10, 12)
     steps = learned_degradation(result.translator_path).config["steps"]
     assert [s["op"] for s in steps] == ["resize", "noise"] and steps[1]["sigma"] == 5.0  # the training input noise
     pairs = cli(

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.test_train_run import make_pairs
@@ -31,6 +32,7 @@ distx.shutdown(trainer.dist)
 """
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(tmp_path):
     data = make_pairs(tmp_path / "pairs", 3, 2)
     run, out = tmp_path / "run", tmp_path / "out"

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from realsr_cli.errors import WeightsNotFoundError
-from realsr_cli.losses import AdversarialLoss, PerceptualLoss, build_losses, ms_ssim, pixel_loss, ssim_map
+from realsr_cli.losses import AdversarialLoss, PerceptualLoss, build_losses, ms_ssim, pixel_loss
 from realsr_cli.losses.perceptual import layer_names, make_vgg_features
+from realsr_cli.metrics.full_reference import ssim
 
 
 def _pair(seed: int = 0, shape=(2, 3, 24, 28)):
@@ -35,7 +36,7 @@ def test_pixel_losses_match_formulas():
 def test_ssim_matches_scikit_image():
     skimage_metrics = pytest.importorskip("skimage.metrics")
     a, b = _pair(1, (1, 3, 40, 36))
-    ours = float(ssim_map(a.double(), b.double()))
+    ours = float(ssim(a.double(), b.double()))
     ref = skimage_metrics.structural_similarity(
         a[0].permute(1, 2, 0).numpy(),
         b[0].permute(1, 2, 0).numpy(),
@@ -48,13 +49,25 @@ def test_ssim_matches_scikit_image():
     assert ours == pytest.approx(ref, abs=2e-4)
 
 
+def test_ssim_loss_is_one_minus_the_metric_and_differentiable():
+    from realsr_cli.losses import SSIMLoss
+    from realsr_cli.metrics.full_reference import ssim_map
+
+    for shape in ((2, 3, 24, 28), (4, 1, 48, 40), (1, 3, 96, 96)):
+        a, b = _pair(7, shape)
+        assert 1 - float(SSIMLoss()(a, b)) == pytest.approx(float(ssim(a, b).mean()), abs=1e-6)
+    x = torch.rand(1, 2, 14, 13, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(1, 2, 14, 13, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda t: ssim_map(t, y).mean(), (x,))
+
+
 def test_ms_ssim_properties():
     a, b = _pair(2, (1, 3, 200, 200))
     assert float(ms_ssim(a, a)) == pytest.approx(1.0, abs=1e-5)
     small, small_b = a[..., :30, :30], b[..., :30, :30]
     # below 22 px per side after one halving only one scale fits: MS-SSIM is plain SSIM
     assert float(ms_ssim(small[..., :20, :20], small_b[..., :20, :20])) == pytest.approx(
-        float(ssim_map(small[..., :20, :20], small_b[..., :20, :20])), abs=1e-5
+        float(ssim(small[..., :20, :20], small_b[..., :20, :20])), abs=1e-5
     )
     worse = (a + 0.3 * torch.randn_like(a)).clamp(0, 1)
     assert float(ms_ssim(a, b)) > float(ms_ssim(a, worse))

@@ -95,7 +95,7 @@ def test_short_run_lowers_validation_l1(pairs, tmp_path):
 
     curves = read_image(tmp_path / "run" / "curves.png").pixels  # losses + the validation metrics' panels
     assert curves.shape[0] == 300 and curves.shape[1] >= 2 * 420 and curves.min() < 100
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     model, info = load_model(tmp_path / "run" / "model.pt")
     assert info.arch == "msrresnet" and info.scale == 2 and info.arch_args["num_feat"] == 8

@@ -113,7 +113,7 @@ def _model_file(path: Path, seed: int, num_feat: int = 4, ema: bool = True) -> P
 
 
 def test_fuse_averages_params_and_ema_exactly(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     paths = [_model_file(tmp_path / f"m{i}.pt", seed=i) for i in range(3)]
     result = fuse_checkpoints(paths, tmp_path / "fused.pt")
@@ -167,7 +167,7 @@ def test_fuse_refuses_incompatible_files_and_existing_outputs(tmp_path, cli):
 
 
 def test_snapshots_of_a_run_fuse_into_a_model(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     data = make_pairs(tmp_path / "pairs", 2, 2)
     cfg = tiny_cfg("msrresnet", "train.keep_snapshots=2", "train.save_every=1", "train.ema_decay=0.9", iters=4)

@@ -109,7 +109,7 @@ def test_files_batch_metadata_and_failures(tmp_path):
         "pic_x2.jpg.json",
     }
     assert [f.path.name for f in report.failures] == ["broken.png"]
-    assert "broken.png" in report.failures[0].message
+    assert "broken.png" in report.failures[0].error
     photo = read_image(out / "photo_x2.png")
     assert photo.pixels.shape == (24, 32, 3)
     assert photo.meta.icc_profile == icc and photo.meta.dpi == pytest.approx((300, 300), abs=0.5)
@@ -122,14 +122,14 @@ def test_files_batch_metadata_and_failures(tmp_path):
     before = (out / "photo_x2.png").read_bytes()
     again = upscale_files(src, out, up, recursive=True, quiet=True)
     assert len(again.failures) == 4 and not again.results
-    assert any("--overwrite" in f.message for f in again.failures)
+    assert any("--overwrite" in f.error for f in again.failures)
     assert (out / "photo_x2.png").read_bytes() == before
 
 
 def test_16bit_to_jpeg_is_refused_not_quantised(tmp_path):
     write_image(tmp_path / "deep.png", synthetic_image(8, 8, 3, np.uint16))
     report = upscale_files(tmp_path / "deep.png", tmp_path / "o", _nearest(2, ext="jpg"), quiet=True)
-    assert len(report.failures) == 1 and "16-bit" in report.failures[0].message
+    assert len(report.failures) == 1 and "16-bit" in report.failures[0].error
     assert not (tmp_path / "o" / "deep.jpg").exists()
 
 

@@ -82,7 +82,7 @@ def esrgan_old_state_dict(nb: int = 2, nf: int = 8, gc: int = 4) -> dict[str, to
 
 
 def test_esrgan_old_keys_load_unchanged(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     sd = esrgan_old_state_dict()
     torch.save(sd, tmp_path / "RRDB_ESRGAN_x4.pth")
@@ -98,7 +98,7 @@ def test_esrgan_old_keys_load_unchanged(tmp_path):
 
 
 def test_esrgan_mid_keys_and_basicsr_params_ema(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     old = esrgan_old_state_dict(nb=1)
     mid = {}
@@ -128,7 +128,7 @@ def test_esrgan_mid_keys_and_basicsr_params_ema(tmp_path):
 
 
 def test_realesrgan_x2_pixel_unshuffle_layout(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     model = build_arch("rrdbnet", scale=2, num_block=1, num_feat=8, num_grow_ch=4)
     assert model.conv_first.weight.shape[1] == 12  # RealESRGAN_x2plus: 3 * 2 * 2 input channels
@@ -138,7 +138,7 @@ def test_realesrgan_x2_pixel_unshuffle_layout(tmp_path):
 
 
 def test_srvgg_keys_detected(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     model = build_arch("srvggnet-compact", scale=4, num_feat=8, num_conv=3)
     torch.save({"params": model.state_dict()}, tmp_path / "realesr.pth")
@@ -154,12 +154,10 @@ def _save(path, sd):
 def test_rrdbnet_and_compact_match_spandrel():
     """spandrel (chaiNNer's independent loader) runs the same published-format weights: outputs must agree."""
     spandrel = pytest.importorskip("spandrel")
-    from realsr_cli.models.checkpoint import _convert, _infer_args
-
     x = torch.rand(1, 3, 6, 5)
     old = esrgan_old_state_dict(nb=2, nf=16, gc=32)
     ours = build_arch("rrdbnet", scale=4, num_block=2, num_feat=16, num_grow_ch=32).eval()
-    ours.load_state_dict(_convert("rrdbnet", old))
+    ours.load_state_dict(arch_spec("rrdbnet").convert_state(old))
     ref = spandrel.ModelLoader().load_from_state_dict(old).model.eval()
     with torch.no_grad():
         torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
@@ -169,7 +167,7 @@ def test_rrdbnet_and_compact_match_spandrel():
         for p in compact.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     sd = compact.state_dict()
-    args, scale = _infer_args("srvggnet-compact", sd, None)
+    args, scale = arch_spec("srvggnet-compact").infer_args(sd)
     assert scale == 4 and args["num_conv"] == 3 and args["act_type"] == "prelu"
     ref = spandrel.ModelLoader().load_from_state_dict(sd).model.eval()
     with torch.no_grad():
@@ -225,7 +223,7 @@ def _to_official_rcan(sd: dict[str, torch.Tensor], n_group: int, n_block: int) -
 
 def test_rcan_official_keys_match_spandrel(tmp_path):
     spandrel = pytest.importorskip("spandrel")
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     ours = build_arch("rcan", scale=2, num_feat=16, num_group=2, num_block=2, squeeze_factor=4).eval()
     with torch.no_grad():
@@ -244,7 +242,7 @@ def test_rcan_official_keys_match_spandrel(tmp_path):
 
 
 def test_edsr_official_keys(tmp_path):
-    from realsr_cli.models.checkpoint import load_model
+    from realsr_cli.models.loading import load_model
 
     ours = build_arch("edsr", scale=4, num_feat=8, num_block=2, res_scale=1.0).eval()
     sd = ours.state_dict()

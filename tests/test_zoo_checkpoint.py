@@ -7,7 +7,8 @@ import torch
 
 from realsr_cli.archs import build_arch
 from realsr_cli.errors import InputError
-from realsr_cli.models.checkpoint import load_model, save_model
+from realsr_cli.models.checkpoint import save_model
+from realsr_cli.models.loading import load_model
 
 ARGS = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_block": 1}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.demo.table import mean
+from realsr_cli.scoring import HIGHER_IS_BETTER
 
 from .plan import HELD_OUT
 
@@ -48,10 +49,10 @@ def lpips_fraction(b: float | None, d: float | None, e: float | None) -> float |
     return (b - d) / (b - e)
 
 
-def _beats(a: float | None, b: float | None, higher_is_better: bool) -> bool | None:
+def _beats(a: float | None, b: float | None, metric: str) -> bool | None:
     if a is None or b is None:
         return None
-    return a > b if higher_is_better else a < b
+    return a > b if HIGHER_IS_BETTER[metric] else a < b
 
 
 def wins(rows: dict[str, Scores | None]) -> dict[str, bool | None]:
@@ -63,11 +64,11 @@ def wins(rows: dict[str, Scores | None]) -> dict[str, bool | None]:
     best = min((v for v in best_recipe if v is not None), default=None)
     a, b = rows["bicubic"] or {}, rows["bicubic-trained"] or {}
     return {
-        "psnr>bicubic": _beats(d["psnr"], a.get("psnr"), True),
-        "lpips<bicubic": _beats(d["lpips"], a.get("lpips"), False),
-        "psnr>bicubic-trained": _beats(d["psnr"], b.get("psnr"), True),
-        "lpips<bicubic-trained": _beats(d["lpips"], b.get("lpips"), False),
-        "lpips<best-recipe": _beats(d["lpips"], best, False),
+        "psnr>bicubic": _beats(d["psnr"], a.get("psnr"), "psnr"),
+        "lpips<bicubic": _beats(d["lpips"], a.get("lpips"), "lpips"),
+        "psnr>bicubic-trained": _beats(d["psnr"], b.get("psnr"), "psnr"),
+        "lpips<bicubic-trained": _beats(d["lpips"], b.get("lpips"), "lpips"),
+        "lpips<best-recipe": _beats(d["lpips"], best, "lpips"),
     }
 
 

@@ -14,8 +14,10 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from realsr_cli.scoring import direction_arrow
+
 METRICS = ("psnr", "ssim", "lpips", "niqe")
-HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "niqe": "NIQE ↓"}
+HEADERS = {key: f"{'PSNR (dB)' if key == 'psnr' else key.upper()} {direction_arrow(key)}" for key in METRICS}
 
 
 def mean(images: list[dict], key: str) -> float | None:

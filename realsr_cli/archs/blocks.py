@@ -62,5 +62,13 @@ class Upsample(nn.Sequential):
         super().__init__(*layers)
 
 
+def upsample_scale(state: dict[str, torch.Tensor], num_feat: int, prefix: str = "upsample.") -> int:
+    """The scale of an :class:`Upsample` from its weights: one conv to 9 x num_feat is x3, else 2 ** convs."""
+    convs = [k for k in state if k.startswith(prefix) and k.endswith(".weight")]
+    if len(convs) == 1 and state[convs[0]].shape[0] == 9 * num_feat:
+        return 3
+    return 2 ** len(convs)
+
+
 def make_layer(block: type[nn.Module] | object, n: int, **kwargs) -> nn.Sequential:
     return nn.Sequential(*[block(**kwargs) for _ in range(n)])  # type: ignore[operator]

@@ -8,15 +8,19 @@ Inputs in [0, 1] are mean-shifted by the DIV2K RGB mean and scaled to [0, 255] i
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from realsr_cli.archs.blocks import ResidualBlockNoBN, Upsample, conv3x3
+from realsr_cli.archs.blocks import ResidualBlockNoBN, Upsample, conv3x3, upsample_scale
 
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
 
 class EDSR(nn.Module):
+    mean: torch.Tensor  # buffer: the RGB mean subtracted before the body
+
     def __init__(
         self,
         num_in_ch: int = 3,
@@ -88,8 +92,29 @@ def official_mean(state: dict[str, torch.Tensor], rgb_range: float = 255.0) -> l
     return [float(v) for v in (-state["sub_mean.bias"].float() / rgb_range)]
 
 
-def official_scale(state: dict[str, torch.Tensor], num_feat: int) -> int:
-    convs = [k for k in state if k.startswith("tail.0.") and k.endswith(".weight")]
-    if len(convs) == 1 and state[convs[0]].shape[0] == 9 * num_feat:
-        return 3
-    return 2 ** len(convs)
+def is_edsr_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for EDSR weights: the official EDSR-PyTorch layout (``head.0``, ``body.N.body.0``) or BasicSR keys."""
+    official = "head.0.weight" in state and "tail.1.weight" in state and "body.0.body.0.weight" in state
+    basicsr = "conv_first.weight" in state and "conv_after_body.weight" in state and "body.0.conv1.weight" in state
+    return official or basicsr and "upsample.0.weight" in state
+
+
+def infer_edsr_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, Any], int]:
+    """(constructor arguments, scale) of a BasicSR-keyed EDSR state dict; ``original`` may hold the MeanShift mean.
+
+    ``res_scale`` is not in the weights: 0.1 for 256 features, else 1.0 (EDSR-PyTorch's EDSR / EDSR-baseline)."""
+    num_feat, num_in = (int(d) for d in state["conv_first.weight"].shape[:2])
+    args: dict[str, Any] = {"num_in_ch": num_in, "num_out_ch": int(state["conv_last.weight"].shape[0])}
+    args["num_feat"] = num_feat
+    blocks = [int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".conv1.weight")]
+    args["num_block"] = 1 + max(blocks)
+    args["res_scale"] = 0.1 if num_feat == 256 else 1.0
+    return with_official_mean(args, original), upsample_scale(state, num_feat)
+
+
+def with_official_mean(args: dict[str, Any], original: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """``args`` plus ``rgb_mean`` when the published file holds a MeanShift conv."""
+    mean = official_mean(original)
+    return args if mean is None else {**args, "rgb_mean": mean}

@@ -31,9 +31,9 @@ class IMDBlock(nn.Module):
         self.conv1x1 = nn.Conv2d(self.d_nc * 4, nf, 1, 1, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d1, r1 = torch.split(self.conv1(x), (self.d_nc, self.r_nc), dim=1)
-        d2, r2 = torch.split(self.conv2(r1), (self.d_nc, self.r_nc), dim=1)
-        d3, r3 = torch.split(self.conv3(r2), (self.d_nc, self.r_nc), dim=1)
+        d1, r1 = torch.split(self.conv1(x), [self.d_nc, self.r_nc], dim=1)
+        d2, r2 = torch.split(self.conv2(r1), [self.d_nc, self.r_nc], dim=1)
+        d3, r3 = torch.split(self.conv3(r2), [self.d_nc, self.r_nc], dim=1)
         d4 = self.conv4(r3)
         return x + self.conv1x1(torch.cat((d1, d2, d3, d4), dim=1))
 
@@ -52,7 +52,7 @@ class IMDN(nn.Module):
         self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, num_modules: int = 8, upscale: int = 4, negative_slope=0.05
     ) -> None:
         super().__init__()
-        body = [IMDBlock(nf, negative_slope=negative_slope) for _ in range(num_modules)]
+        body: list[nn.Module] = [IMDBlock(nf, negative_slope=negative_slope) for _ in range(num_modules)]
         body.append(nn.Conv2d(nf, nf, 3, 1, 1))
         self.model = nn.Sequential(
             nn.Conv2d(in_nc, nf, 3, 1, 1),
@@ -63,3 +63,18 @@ class IMDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+
+def is_imdn_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for IMDN weights in KAIR's layout (``model.1.sub.N.conv1.0``, which is this module's)."""
+    return "model.1.sub.0.conv1.0.weight" in state and "model.1.sub.0.conv1x1.weight" in state
+
+
+def infer_imdn_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int], int]:
+    """(in_nc / out_nc / nf / num_modules, upscale) of an IMDN state dict (three output channels)."""
+    nf, in_nc = state["model.0.weight"].shape[:2]
+    num_modules = sum(1 for k in state if k.startswith("model.1.sub.") and k.endswith(".conv1x1.weight"))
+    up = state["model.2.weight"].shape[0]
+    return {"in_nc": int(in_nc), "out_nc": 3, "nf": int(nf), "num_modules": num_modules}, int(round((up / 3) ** 0.5))

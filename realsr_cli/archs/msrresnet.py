@@ -63,3 +63,20 @@ def convert_msrresnet_state_dict(state: dict[str, torch.Tensor]) -> dict[str, to
         key = key.replace("HRconv.", "conv_hr.", 1) if key.startswith("HRconv.") else key
         out[key] = value
     return out
+
+
+def is_msrresnet_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for MSRResNet weights, BasicSR (``body.N.conv1``) or KAIR / AIM 2020 (``recon_trunk.N.conv1``) keys."""
+    body = "recon_trunk.0.conv1.weight" in state or "body.0.conv1.weight" in state
+    return "conv_first.weight" in state and "upconv1.weight" in state and body
+
+
+def infer_msrresnet_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int], int]:
+    """(num_in_ch / num_out_ch / num_feat / num_block, scale) of a BasicSR-keyed MSRResNet state dict."""
+    num_feat, num_in = state["conv_first.weight"].shape[:2]
+    num_block = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith("conv1.weight"))
+    inferred = 4 if "upconv2.weight" in state else int(round((state["upconv1.weight"].shape[0] / num_feat) ** 0.5))
+    args = {"num_in_ch": int(num_in), "num_out_ch": int(state["conv_last.weight"].shape[0])}
+    return {**args, "num_feat": int(num_feat), "num_block": num_block}, inferred

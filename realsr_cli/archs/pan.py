@@ -88,3 +88,20 @@ class PAN(nn.Module):
             fea = self.lrelu(self.HRconv2(self.lrelu(self.att2(fea))))
         ilr = F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
         return self.conv_last(fea) + ilr
+
+
+def is_pan_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for PAN weights (the official zhaohengyuan1/PAN names, which are this module's)."""
+    return "SCPA_trunk.0.conv1_a.weight" in state
+
+
+def infer_pan_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int], int]:
+    """(in_nc / out_nc / nf / unf / nb, scale) of a PAN state dict. x2 and x3 have the same shapes: ``scale`` (when
+    2 or 3) tells them apart, else x2."""
+    nf, in_nc = state["conv_first.weight"].shape[:2]
+    nb = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("SCPA_trunk."))
+    args = {"in_nc": int(in_nc), "out_nc": int(state["conv_last.weight"].shape[0]), "nf": int(nf)}
+    args |= {"unf": int(state["upconv1.weight"].shape[0]), "nb": nb}
+    return args, 4 if "upconv2.weight" in state else (scale if scale in (2, 3) else 2)

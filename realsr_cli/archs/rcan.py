@@ -7,11 +7,13 @@ code: yulunzhang/RCAN ``RCAN_TrainCode/code/model/rcan.py``; this module follows
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from realsr_cli.archs.blocks import Upsample, conv3x3
-from realsr_cli.archs.edsr import DIV2K_RGB_MEAN
+from realsr_cli.archs.blocks import Upsample, conv3x3, upsample_scale
+from realsr_cli.archs.edsr import DIV2K_RGB_MEAN, with_official_mean
 
 
 class ChannelAttention(nn.Module):
@@ -57,6 +59,8 @@ class ResidualGroup(nn.Module):
 
 
 class RCAN(nn.Module):
+    mean: torch.Tensor  # buffer: the RGB mean subtracted before the body
+
     def __init__(
         self,
         num_in_ch: int = 3,
@@ -114,3 +118,24 @@ def convert_rcan_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.T
             key = f"body.{m[1]}.conv.{m[3]}"
         out[key] = value
     return out
+
+
+def is_rcan_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for RCAN weights: the official layout (``body.G.body.B.body.3.conv_du``) or BasicSR keys."""
+    official = "head.0.weight" in state and "body.0.body.0.body.3.conv_du.0.weight" in state
+    return official or "conv_first.weight" in state and "body.0.residual_group.0.rcab.0.weight" in state
+
+
+def infer_rcan_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, Any], int]:
+    """(constructor arguments, scale) of a BasicSR-keyed RCAN state dict (``res_scale`` is not in the weights: 1)."""
+    num_feat, num_in = (int(d) for d in state["conv_first.weight"].shape[:2])
+    args: dict[str, Any] = {"num_in_ch": num_in, "num_out_ch": int(state["conv_last.weight"].shape[0])}
+    args["num_feat"] = num_feat
+    groups = [int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".conv.weight")]
+    args["num_group"] = 1 + max(groups)
+    args["num_block"] = sum(1 for k in state if k.startswith("body.0.residual_group.") and k.endswith("rcab.0.weight"))
+    squeezed = int(state["body.0.residual_group.0.rcab.3.attention.1.weight"].shape[0])
+    args["squeeze_factor"] = num_feat // squeezed
+    return with_official_mean(args, original), upsample_scale(state, num_feat)

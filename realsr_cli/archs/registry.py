@@ -1,7 +1,10 @@
-"""The one table of architectures this tool knows: name -> builder, defaults, scales, paper.
+"""The one table of architectures this tool knows: name -> builder, defaults, scales, paper, weights-file support.
 
 ``build_arch(name, scale=4, **kwargs)`` builds any registered network; SR networks map (B,3,H,W) -> (B,3,sH,sW),
 discriminators map (B,3,H,W) -> logits. ``arch_spec(name)`` tells defaults, supported scales and the paper.
+Each SR entry also names, in its arch module, how published weights are read (as spandrel's architectures do):
+``detect`` (is a state dict this architecture's?), ``convert`` (published key layouts -> the module's keys) and
+``infer`` (constructor arguments and scale from tensor shapes); :func:`detect_arch` asks every entry.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from realsr_cli.errors import InputError
@@ -26,10 +30,35 @@ class ArchSpec:
     paper: str = ""
     code: str = ""
     display: str = ""
+    detect: str = ""  # "module:function" (state -> bool); empty: only read from model.pt or when named
+    convert: str = ""  # "module:function" (state -> state in the module's key names); empty: keys unchanged
+    infer: str = ""  # "module:function" (state, original, scale -> (args, scale)); empty: the defaults
 
     def builder(self) -> type[nn.Module]:
-        module, _, cls = self.target.partition(":")
-        return getattr(importlib.import_module(f"realsr_cli.archs.{module}"), cls)
+        return _attribute(self.target)
+
+    def recognises(self, state: dict[str, torch.Tensor]) -> bool:
+        """Whether ``state`` has one of this architecture's published key layouts."""
+        return bool(self.detect) and bool(_attribute(self.detect)(state))
+
+    def convert_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``state`` under the module's own key names (published layouts converted)."""
+        return dict(_attribute(self.convert)(state)) if self.convert else dict(state)
+
+    def infer_args(
+        self, state: dict[str, torch.Tensor], original: dict[str, torch.Tensor] | None = None, scale: int | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """(constructor arguments, scale) from a converted ``state``; ``original``: its keys as published;
+        ``scale``: the wanted scale, used only where the shapes leave it open (PAN x2 / x3)."""
+        if not self.infer:
+            return arch_args(self.name), int(scale or 4)
+        return _attribute(self.infer)(state, state if original is None else original, scale)
+
+
+def _attribute(ref: str) -> Any:
+    """``"module:name"`` -> that attribute of ``realsr_cli.archs.module`` (imported on first use)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(f"realsr_cli.archs.{module}"), name)
 
 
 _SPECS: list[ArchSpec] = [
@@ -41,6 +70,9 @@ _SPECS: list[ArchSpec] = [
         paper="Ledig et al., CVPR 2017 (SRResNet); Zhang et al., AIM 2020 Efficient SR baseline",
         code="cszn/KAIR models/network_msrresnet.py (MSRResNet1); BasicSR srresnet_arch.py",
         display="MSRResNet",
+        detect="msrresnet:is_msrresnet_state_dict",
+        convert="msrresnet:convert_msrresnet_state_dict",
+        infer="msrresnet:infer_msrresnet_args",
     ),
     ArchSpec(
         "rrdbnet",
@@ -51,6 +83,9 @@ _SPECS: list[ArchSpec] = [
         paper="Wang et al., ESRGAN, ECCVW 2018",
         code="xinntao/ESRGAN RRDBNet_arch.py; BasicSR rrdbnet_arch.py",
         display="RRDBNet (ESRGAN)",
+        detect="rrdbnet:is_esrgan_state_dict",
+        convert="rrdbnet:convert_rrdbnet_state_dict",
+        infer="rrdbnet:infer_rrdbnet_args",
     ),
     ArchSpec(
         "srvggnet-compact",
@@ -62,6 +97,8 @@ _SPECS: list[ArchSpec] = [
         paper="Wang et al., Real-ESRGAN, ICCVW 2021",
         code="xinntao/Real-ESRGAN realesrgan/archs/srvgg_arch.py",
         display="SRVGGNetCompact",
+        detect="srvgg:is_srvgg_state_dict",
+        infer="srvgg:infer_srvgg_args",
     ),
     ArchSpec(
         "srvgg-bicubic",
@@ -81,6 +118,7 @@ _SPECS: list[ArchSpec] = [
         paper="Wang et al., Real-ESRGAN, ICCVW 2021 (SRVGGNetCompact) with a bicubic skip and residual init",
         code="xinntao/Real-ESRGAN realesrgan/archs/srvgg_arch.py (skip changed from nearest to bicubic)",
         display="SRVGGNetCompact, bicubic skip",
+        infer="srvgg:infer_srvgg_args",  # no detect: its keys are SRVGGNetCompact's (model.pt records the arch)
     ),
     ArchSpec(
         "edsr",
@@ -90,6 +128,9 @@ _SPECS: list[ArchSpec] = [
         paper="Lim et al., EDSR, CVPRW 2017",
         code="sanghyun-son/EDSR-PyTorch src/model/edsr.py; BasicSR edsr_arch.py",
         display="EDSR",
+        detect="edsr:is_edsr_state_dict",
+        convert="edsr:convert_edsr_state_dict",
+        infer="edsr:infer_edsr_args",
     ),
     ArchSpec(
         "rcan",
@@ -99,6 +140,9 @@ _SPECS: list[ArchSpec] = [
         paper="Zhang et al., RCAN, ECCV 2018",
         code="yulunzhang/RCAN RCAN_TrainCode/code/model/rcan.py; BasicSR rcan_arch.py",
         display="RCAN",
+        detect="rcan:is_rcan_state_dict",
+        convert="rcan:convert_rcan_state_dict",
+        infer="rcan:infer_rcan_args",
     ),
     ArchSpec(
         "imdn",
@@ -109,6 +153,8 @@ _SPECS: list[ArchSpec] = [
         paper="Hui et al., IMDN, ACM MM 2019 (AIM 2019 constrained SR winner)",
         code="Zheng222/IMDN model/architecture.py + block.py; cszn/KAIR models/network_imdn.py",
         display="IMDN",
+        detect="imdn:is_imdn_state_dict",
+        infer="imdn:infer_imdn_args",
     ),
     ArchSpec(
         "rfdn",
@@ -119,6 +165,8 @@ _SPECS: list[ArchSpec] = [
         paper="Liu et al., RFDN, ECCVW 2020 (AIM 2020 Efficient SR winner)",
         code="njulj/RFDN RFDN.py + block.py",
         display="RFDN",
+        detect="rfdn:is_rfdn_state_dict",
+        infer="rfdn:infer_rfdn_args",
     ),
     ArchSpec(
         "pan",
@@ -128,6 +176,8 @@ _SPECS: list[ArchSpec] = [
         paper="Zhao et al., PAN: Efficient Image Super-Resolution Using Pixel Attention, ECCVW 2020",
         code="zhaohengyuan1/PAN codes/models/archs/PAN_arch.py",
         display="PAN",
+        detect="pan:is_pan_state_dict",
+        infer="pan:infer_pan_args",
     ),
     ArchSpec(
         "vgg128",
@@ -179,6 +229,11 @@ def canonical_name(name: str) -> str:
 def arch_spec(name: str) -> ArchSpec:
     """Defaults, supported scales, paper and official code of a registered architecture."""
     return REGISTRY[canonical_name(name)]
+
+
+def detect_arch(state: dict[str, torch.Tensor]) -> str | None:
+    """The registered architecture whose published key layout ``state`` has (None: none of this tool's)."""
+    return next((spec.name for spec in _SPECS if spec.recognises(state)), None)
 
 
 def list_archs(kind: str | None = "sr") -> list[str]:

@@ -92,3 +92,18 @@ class RFDN(nn.Module):
             outs.append(out)
         out_lr = self.LR_conv(self.c(torch.cat(outs, dim=1))) + out_fea
         return self.upsampler(out_lr)
+
+
+def is_rfdn_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for RFDN weights (the official njulj/RFDN names, which are this module's)."""
+    return "B1.c1_d.weight" in state and "upsampler.0.weight" in state
+
+
+def infer_rfdn_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int], int]:
+    """(in_nc / out_nc / nf / num_modules, upscale) of an RFDN state dict (three output channels)."""
+    nf, in_nc = state["fea_conv.weight"].shape[:2]
+    num_modules = sum(1 for k in state if k.endswith(".c1_d.weight"))
+    up = state["upsampler.0.weight"].shape[0]
+    return {"in_nc": int(in_nc), "out_nc": 3, "nf": int(nf), "num_modules": num_modules}, int(round((up / 3) ** 0.5))

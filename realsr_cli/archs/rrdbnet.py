@@ -149,22 +149,18 @@ def convert_rrdbnet_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torc
     return dict(state)
 
 
-def infer_rrdbnet_args(state: dict[str, torch.Tensor]) -> dict[str, int]:
-    """num_feat / num_block / num_grow_ch / channels / scale from a BasicSR-keyed RRDBNet state dict."""
+def infer_rrdbnet_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int], int]:
+    """(num_in_ch / num_out_ch / num_feat / num_block / num_grow_ch, scale) of a BasicSR-keyed RRDBNet state dict."""
     num_feat, in_ch = state["conv_first.weight"].shape[:2]
     num_block = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("body."))
     num_grow_ch = state["body.0.rdb1.conv1.weight"].shape[0]
     num_out_ch = state["conv_last.weight"].shape[0]
     unshuffle = {48: 1, 12: 2}.get(int(in_ch)) if in_ch % 3 == 0 and in_ch > 4 else None
     if unshuffle is not None and "conv_up2.weight" in state:
-        scale, num_in_ch = unshuffle, int(in_ch) // {1: 16, 2: 4}[unshuffle]
+        inferred, num_in_ch = unshuffle, int(in_ch) // {1: 16, 2: 4}[unshuffle]
     else:
-        scale, num_in_ch = (4 if "conv_up2.weight" in state else 3), int(in_ch)
-    return {
-        "num_in_ch": num_in_ch,
-        "num_out_ch": int(num_out_ch),
-        "scale": scale,
-        "num_feat": int(num_feat),
-        "num_block": num_block,
-        "num_grow_ch": int(num_grow_ch),
-    }
+        inferred, num_in_ch = (4 if "conv_up2.weight" in state else 3), int(in_ch)
+    args = {"num_in_ch": num_in_ch, "num_out_ch": int(num_out_ch), "num_feat": int(num_feat)}
+    return {**args, "num_block": num_block, "num_grow_ch": int(num_grow_ch)}, inferred

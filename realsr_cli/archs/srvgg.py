@@ -57,9 +57,10 @@ class SRVGGNetCompact(nn.Module):
         convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
         for conv in convs[:-1]:
             nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
-            nn.init.zeros_(conv.bias)
         nn.init.zeros_(convs[-1].weight)
-        nn.init.zeros_(convs[-1].bias)
+        for conv in convs:
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x
@@ -89,20 +90,22 @@ def _act(act_type: str, num_feat: int) -> nn.Module:
     raise ValueError(f"unknown act_type {act_type!r} (relu, prelu, leakyrelu)")
 
 
-def infer_srvgg_args(state: dict[str, torch.Tensor]) -> dict[str, int | str]:
-    """num_feat / num_conv / upscale / act_type from an SRVGGNetCompact state dict."""
+def is_srvgg_state_dict(state: dict[str, torch.Tensor]) -> bool:
+    """True for SRVGGNetCompact weights (Real-ESRGAN's ``body.N`` ModuleList; no ``conv_first``)."""
+    first = state.get("body.0.weight")
+    return first is not None and first.ndim == 4 and "conv_first.weight" not in state
+
+
+def infer_srvgg_args(
+    state: dict[str, torch.Tensor], original: dict[str, torch.Tensor], scale: int | None
+) -> tuple[dict[str, int | str], int]:
+    """(num_in_ch / num_out_ch / num_feat / num_conv / act_type, upscale) of an SRVGGNetCompact state dict."""
     conv_idx = sorted({int(k.split(".")[1]) for k in state if k.startswith("body.") and k.endswith(".weight")})
     convs = [i for i in conv_idx if state[f"body.{i}.weight"].ndim == 4]
     num_feat, num_in_ch = state["body.0.weight"].shape[:2]
     last = state[f"body.{convs[-1]}.weight"]
     has_prelu = "body.1.weight" in state and state["body.1.weight"].ndim == 1
     num_out_ch = 3 if num_in_ch == 3 else int(num_in_ch)
-    upscale = int(round((last.shape[0] / num_out_ch) ** 0.5))
-    return {
-        "num_in_ch": int(num_in_ch),
-        "num_out_ch": num_out_ch,
-        "num_feat": int(num_feat),
-        "num_conv": len(convs) - 2,
-        "upscale": upscale,
-        "act_type": "prelu" if has_prelu else "leakyrelu",
-    }
+    args: dict[str, int | str] = {"num_in_ch": int(num_in_ch), "num_out_ch": num_out_ch, "num_feat": int(num_feat)}
+    args |= {"num_conv": len(convs) - 2, "act_type": "prelu" if has_prelu else "leakyrelu"}
+    return args, int(round((last.shape[0] / num_out_ch) ** 0.5))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from realsr_cli.batch import BatchResult, error_text, summarise_failures, worker_error_text
+from realsr_cli.batch import Failure, error_text, summarise_failures, worker_error_text
 from realsr_cli.console import err_console, error_line
-from realsr_cli.errors import RealSRError
+from realsr_cli.errors import DEBUG_ENV, RealSRError, debugging
 from realsr_cli.io.atomic import atomic_write_json
 from realsr_cli.io.guard import command_scope, reserve_output
 
@@ -40,12 +39,7 @@ ShardOpt = Annotated[
     ),
 ]
 
-DEBUG_ENV = "REALSR_DEBUG"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def debugging() -> bool:
-    return os.environ.get(DEBUG_ENV) == "1"
 
 
 def handle_errors(func: F) -> F:
@@ -68,7 +62,7 @@ def handle_errors(func: F) -> F:
                 raise
             error_line("interrupted")
             raise typer.Exit(130) from None
-        except Exception as exc:  # noqa: BLE001 - the one place every error becomes one line
+        except Exception as exc:  # the one place every error becomes one line
             if debugging():
                 raise
             error_line(_one_line(exc))
@@ -96,8 +90,8 @@ def write_json_result(path: Path | None, result: Any, overwrite: bool = False) -
         atomic_write_json(path, result, overwrite=overwrite)
 
 
-def finish_batch(batch: BatchResult, total: int, quiet: bool = False) -> None:
-    """Exit non-zero with a summary when any file failed."""
-    if batch.failures:
-        err_console.print(summarise_failures(batch.failures, total), markup=False, soft_wrap=True)
+def finish_batch(failures: Sequence[Failure], total: int) -> None:
+    """Every subcommand's end of a batch: when any of the ``total`` files failed, the summary and exit 1."""
+    if failures:
+        err_console.print(summarise_failures(failures, total), markup=False, soft_wrap=True)
         raise typer.Exit(1)

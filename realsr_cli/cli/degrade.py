@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from realsr_cli.batch import failures_json
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
@@ -129,8 +130,8 @@ def command(
             "seed": seed,
             "manifest": str(manifest) if batch.results else None,
             "outputs": [{"input": str(r.input), "output": str(r.output), "params": r.params} for r in batch.results],
-            "failures": [{"path": str(f.path), "error": f.message} for f in batch.failures],
+            "failures": failures_json(batch.failures),
         },
         overwrite,
     )
-    finish_batch(batch, total, quiet)
+    finish_batch(batch.failures, total)

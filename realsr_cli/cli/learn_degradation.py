@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from realsr_cli.batch import Failure
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
@@ -15,11 +16,12 @@ from realsr_cli.cli.common import (
     QuietOpt,
     SeedOpt,
     ThreadsOpt,
+    finish_batch,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
-from realsr_cli.console import err_console, out_console
+from realsr_cli.console import out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.learn.gan_training import GANConfig
 from realsr_cli.learn.noise_patches import noise_rule_from_options
@@ -125,15 +127,13 @@ def command(
         quiet=quiet,
     )
     report = learn_degradation(source, out, opts, resolve_device(device))
+    model = report.get("noise_model") or {}
+    if model.get("reason"):
+        warn_line(f"{out / 'noise' / 'model.json'}: not written; {model['reason']}")
     if not quiet:
         _print(report)
     write_json_result(json_file, report, overwrite)
-    if report["failures"]:
-        n = len(report["failures"])
-        err_console.print(f"{n} of {report['total_images']} file(s) failed:", markup=False)
-        for line in report["failures"]:
-            err_console.print(f"  {line}", markup=False, soft_wrap=True)
-        raise typer.Exit(1)
+    finish_batch([Failure.from_json(f) for f in report["failures"]], report["total_images"])
 
 
 def _print(report: dict) -> None:

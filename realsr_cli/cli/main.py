@@ -19,7 +19,7 @@ from realsr_cli import __version__
 try:
     from typer._click.exceptions import UsageError  # typer vendors click since 0.2x
 except ImportError:  # pragma: no cover - older typer on click
-    from click.exceptions import UsageError
+    from click.exceptions import UsageError  # type: ignore[import-not-found, no-redef]  # click: not installed
 
 # Subcommands in pipeline order, each with the first line of its help; each lives in ``realsr_cli/cli/<name>.py``
 # and exposes ``command`` (or ``app``, a group of commands). tests/test_startup.py checks the lines match.

@@ -16,11 +16,12 @@ from realsr_cli.cli.common import (
     SeedOpt,
     ShardOpt,
     ThreadsOpt,
+    finish_batch,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
-from realsr_cli.console import err_console, out_console, warn_line
+from realsr_cli.console import out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.pairs.core import PairsConfig, PairsResult, make_pairs
 from realsr_cli.sharding import parse_shard
@@ -133,9 +134,7 @@ def command(
     result = make_pairs(config)
     _report(result, scale, quiet)
     write_json_result(json_file, result.summary(), overwrite)
-    if result.failures:
-        err_console.print(f"{len(result.failures)} of {result.sources} image(s) failed", markup=False)
-        raise typer.Exit(1)
+    finish_batch(result.failures, result.sources)
 
 
 def _report(result: PairsResult, scale: int, quiet: bool) -> None:

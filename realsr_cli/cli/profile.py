@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,18 +11,19 @@ from rich.console import Console
 from rich.table import Table
 
 from realsr_cli.archs import list_archs
-from realsr_cli.batch import Failure, describe_error, summarise_failures
+from realsr_cli.batch import failures_json, run_batch
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
     OverwriteOpt,
     QuietOpt,
     ThreadsOpt,
+    finish_batch,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
-from realsr_cli.console import err_console, error_line, make_progress, out_console
+from realsr_cli.console import out_console
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
 from realsr_cli.threads import use_threads
@@ -47,7 +47,7 @@ def _targets(archs: list[str] | None, models: list[str] | None) -> list[str]:
 def _table(rows: list[dict[str, Any]]) -> Table:
     mem_kind = next((r["memory_kind"] for r in rows if r.get("memory_kind")), None)
     mem_label = {"cuda_max_allocated": "Max alloc\n[MB]", "cpu_peak_rss": "Peak RSS\n[MB]"}.get(
-        mem_kind, "Memory\n[MB]"
+        mem_kind or "", "Memory\n[MB]"
     )
     first = rows[0]
     table = Table(
@@ -138,36 +138,26 @@ def command(
     dev = resolve_device(device)
     targets = _targets(arch, model)
     inputs = load_images(images) if images is not None and runs > 0 else None
-    rows: list[dict[str, Any]] = []
-    failures: list[Failure] = []
-    with make_progress(quiet) as progress:
-        task = progress.add_task("profiling", total=len(targets), status="")
-        for target in targets:
-            progress.update(task, status=target)
-            try:
-                rows.append(
-                    profile_one(
-                        target,
-                        scale=scale,
-                        input_size=input_size,
-                        images=inputs,
-                        runs=runs,
-                        device=dev,
-                        half=half,
-                        channels_last=channels_last,
-                        compile=compile,
-                        crosscheck=crosscheck,
-                        fvcore=fvcore,
-                    )
-                )
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one bad model must not stop the table (REALSR_DEBUG=1 re-raises)
-                if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, InputError):
-                    raise
-                failures.append(Failure(Path(target), describe_error(Path(target), exc)))
-                error_line(failures[-1].message)
-            progress.advance(task)
+    batch = run_batch(
+        targets,
+        lambda target: profile_one(
+            target,
+            scale=scale,
+            input_size=input_size,
+            images=inputs,
+            runs=runs,
+            device=dev,
+            half=half,
+            channels_last=channels_last,
+            compile=compile,
+            crosscheck=crosscheck,
+            fvcore=fvcore,
+        ),
+        path_of=Path,
+        label="profiling",
+        quiet=quiet,
+    )
+    rows: list[dict[str, Any]] = batch.results
     if rows and not quiet:
         console = (
             out_console
@@ -187,10 +177,8 @@ def command(
                     markup=False,
                     soft_wrap=True,
                 )
-    write_json_result(json_out, {"rows": rows, "failures": [f.message for f in failures]}, overwrite)
-    if failures:
-        err_console.print(summarise_failures(failures, len(targets)), markup=False, soft_wrap=True)
-        raise typer.Exit(1)
+    write_json_result(json_out, {"rows": rows, "failures": failures_json(batch.failures)}, overwrite)
+    finish_batch(batch.failures, len(targets))
 
 
 def _list_archs() -> None:

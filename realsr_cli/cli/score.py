@@ -11,22 +11,30 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from realsr_cli.batch import summarise_failures
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
     OverwriteOpt,
     QuietOpt,
     ThreadsOpt,
+    finish_batch,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
-from realsr_cli.console import err_console, out_console, warn_line
+from realsr_cli.console import out_console, warn_line
 from realsr_cli.device import resolve_device
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_text
-from realsr_cli.scoring import FolderScore, ScoreOptions, Scorer, iqa_rank, parse_metrics, score_folder
+from realsr_cli.scoring import (
+    FolderScore,
+    ScoreOptions,
+    Scorer,
+    direction_arrow,
+    iqa_rank,
+    parse_metrics,
+    score_folder,
+)
 from realsr_cli.threads import use_threads
 
 DIGITS = {"psnr": 4, "ssim": 4, "lpips": 4, "niqe": 4, "brisque": 4, "piqe": 4, "aim2020": 4}
@@ -108,9 +116,7 @@ def command(
     if csv_path is not None:
         atomic_write_text(csv_path, _csv(results), overwrite=overwrite)
     failures = [f for r in results for f in r.failures]
-    if failures:
-        err_console.print(summarise_failures(failures, sum(len(r.rows) for r in results) + len(failures)), markup=False)
-        raise typer.Exit(1)
+    finish_batch(failures, sum(len(r.rows) for r in results) + len(failures))
 
 
 def _split_paths(paths: list[Path], gt: Path | None, rank: bool) -> tuple[list[Path], Path | None]:
@@ -141,8 +147,7 @@ def _table(res: FolderScore) -> Table:
     table = Table(title=title)
     table.add_column("image")
     for c in res.columns:
-        arrow = "↑" if c in ("psnr", "ssim", "aim2020") else "↓"
-        table.add_column(f"{c.upper() if c != 'aim2020' else 'AIM2020'} {arrow}", justify="right")
+        table.add_column(f"{c.upper()} {direction_arrow(c)}", justify="right")
     for row in res.rows:
         table.add_row(row["stem"], *(_fmt(row.get(c), c) for c in res.columns))
     if res.rows:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from realsr_cli.batch import summarise_failures
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
@@ -16,11 +15,12 @@ from realsr_cli.cli.common import (
     QuietOpt,
     ShardOpt,
     ThreadsOpt,
+    finish_batch,
     handle_errors,
     reserve_reports,
     write_json_result,
 )
-from realsr_cli.console import err_console, info_line, out_console
+from realsr_cli.console import info_line, out_console
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_ENV, pixel_budget
 from realsr_cli.sharding import parse_shard
@@ -189,10 +189,7 @@ def command(
     report = upscale_files(input, output, upscaler, recursive=recursive, quiet=quiet, shard=parse_shard(shard))
     _print_report(report, quiet)
     write_json_result(json_file, report.to_json(), overwrite)
-    if report.failures:
-        total = len(report.results) + len(report.failures)
-        err_console.print(summarise_failures(report.failures, total), markup=False, soft_wrap=True)
-        raise typer.Exit(1)
+    finish_batch(report.failures, len(report.results) + len(report.failures))
 
 
 def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpolate: str | None) -> SRModel:

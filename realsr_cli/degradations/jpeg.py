@@ -20,6 +20,8 @@ def jpeg_roundtrip_uint8(pixels: np.ndarray, quality: int) -> np.ndarray:
         raise RuntimeError("OpenCV could not encode a JPEG")
     flag = cv2.IMREAD_COLOR if channels == 3 else cv2.IMREAD_GRAYSCALE
     out = cv2.imdecode(buf, flag)
+    if out is None:
+        raise RuntimeError("OpenCV could not decode the JPEG it encoded")
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB) if channels == 3 else out[:, :, None]
 
 

@@ -106,17 +106,18 @@ def pad_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
 def make_kernel(spec: dict) -> np.ndarray:
     """Build a kernel from recorded parameters: {"type": iso|aniso|generalized_iso|..., "size", ...}."""
     kind, size = spec["type"], int(spec["size"])
-    sx, sy, theta = spec.get("sigma_x"), spec.get("sigma_y"), float(spec.get("theta", 0.0))
     if kind == "sinc":
-        kernel = sinc_kernel(size, float(spec["cutoff"]))
-    elif kind in ("iso", "aniso"):
-        kernel = gaussian_kernel(size, sx, sy if kind == "aniso" else None, theta)
-    elif kind in ("generalized_iso", "generalized_aniso"):
-        kernel = generalized_gaussian_kernel(size, sx, sy if kind.endswith("aniso") else None, theta, spec["beta"])
-    elif kind in ("plateau_iso", "plateau_aniso"):
-        kernel = plateau_kernel(size, sx, sy if kind.endswith("aniso") else None, theta, spec["beta"])
-    else:
+        return pad_kernel(sinc_kernel(size, float(spec["cutoff"])), int(spec.get("pad_to", 0)))
+    if kind not in ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso"):
         raise ValueError(f"unknown kernel type {kind!r}")
+    sx, sy, theta = float(spec["sigma_x"]), spec.get("sigma_y"), float(spec.get("theta", 0.0))
+    sy = sy if kind.endswith("aniso") else None
+    if kind in ("iso", "aniso"):
+        kernel = gaussian_kernel(size, sx, sy, theta)
+    elif kind.startswith("generalized"):
+        kernel = generalized_gaussian_kernel(size, sx, sy, theta, spec["beta"])
+    else:
+        kernel = plateau_kernel(size, sx, sy, theta, spec["beta"])
     return pad_kernel(kernel, int(spec.get("pad_to", 0)))
 
 

@@ -44,6 +44,7 @@ from realsr_cli.degradations.isp import ISP_OPS, apply_isp, sample_isp
 from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.kernel_centre import aligned_kernel
 from realsr_cli.degradations.kernels import blur, blur_subsample, find_kernel_files, load_kernel, make_kernel
+from realsr_cli.degradations.learned_model import DegradationModel, load_degradation_model
 from realsr_cli.degradations.noise import (
     NoiseModel,
     add_gaussian,
@@ -56,13 +57,13 @@ from realsr_cli.degradations.noise import (
     model_noise_params,
     noise_sources,
 )
+from realsr_cli.degradations.recipe_schema import KERNELS, NOISE_MODEL, NOISE_PATCHES, check_recipe, recipe_draws
 from realsr_cli.degradations.resize import RESIZE_METHODS, resize, scaled_size
 from realsr_cli.errors import InputError, PresetError
 from realsr_cli.presets import load_preset
 
 NOISE_TYPES = ("gaussian", "poisson", "poisson_gaussian", "realesrgan_poisson")
 SEED_HIGH = 2**63 - 1
-KERNEL_KEYS = {"type", "size", "sigma", "sigma_x", "sigma_y", "theta", "beta", "cutoff"}
 
 
 def lr_size(hr_shape: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -116,8 +117,9 @@ class Degradation:
         self._kernel_files: dict[int, list[Path]] = {}
         self._kernel_cache: dict[str, np.ndarray] = {}
         self._patch_cache: dict[str, np.ndarray] = {}
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, DegradationModel] = {}
         self.components: list[tuple[Degradation, float]] = []
+        check_recipe(config, self.name)
         if "mixture" in config:
             self.components = self._build_mixture(config["mixture"], kernels_dir, noise_patches_dir, noise_model)
             return
@@ -160,20 +162,19 @@ class Degradation:
     # ------------------------------------------------------------------------------------------------ sampling
 
     def _check_folders(self) -> None:
-        text = repr(self.config.get("steps", []))
-        if ("kernel_downsample" in text or "'file'" in text) and self.kernels_dir is None:
+        draws = recipe_draws(self.config, self.name)
+        if KERNELS in draws and self.kernels_dir is None:
             raise InputError(f"preset '{self.name}' draws blur kernels from files: give --kernels DIR")
-        if "noise_patch" in text and self.noise_bank is None and not self.noise.use_model:
+        if NOISE_PATCHES in draws and self.noise_bank is None and not self.noise.use_model:
             raise InputError(f"preset '{self.name}' injects real noise patches: give --noise-patches DIR")
-        if "'noise_model'" in text and self.noise.model is None:
+        if NOISE_MODEL in draws and self.noise.model is None:
             raise InputError(f"preset '{self.name}' synthesises camera noise: give --noise-model FILE")
 
-    def injects_camera_noise(self) -> bool:
-        """Whether the recipe (or a mixture component) has a ``noise_patch`` or ``noise_model`` step."""
+    def draws(self) -> set[str]:
+        """What the recipe (and its mixture components) draws from outside it: ``recipe_schema.KERNELS``, ..."""
         if self.components:
-            return any(sub.injects_camera_noise() for sub, _ in self.components)
-        text = repr(self.config.get("steps", []))
-        return "noise_patch" in text or "'noise_model'" in text
+            return set().union(*(sub.draws() for sub, _ in self.components))
+        return recipe_draws(self.config, self.name)
 
     def kernel_files(self, scale: int) -> list[Path]:
         if self.kernels_dir is None:
@@ -230,7 +231,7 @@ class Degradation:
             if method not in RESIZE_METHODS:
                 raise PresetError(f"preset '{self.name}': unknown resize method {method!r}")
             if step.get("size", "lr") == "lr" and "scale" not in step:
-                new = tuple(target)
+                new = target
             else:
                 factor = float(draw(step["scale"], rng))
                 new = (max(1, int(size[0] * factor)), max(1, int(size[1] * factor)))
@@ -274,12 +275,6 @@ class Degradation:
         if spec == "file":
             files = self.kernel_files(int(round(scale)))
             return {"kernel_file": str(files[int(rng.integers(len(files)))])}
-        unknown = sorted(set(spec) - KERNEL_KEYS) if isinstance(spec, dict) else []
-        if unknown:  # e.g. 'rotation:' for 'theta:' would silently draw a random angle per image
-            raise PresetError(
-                f"preset '{self.name}': unknown blur kernel key(s) {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(KERNEL_KEYS))})"
-            )
         kind = draw(spec.get("type", "iso"), rng)
         size = int(draw(spec.get("size", 21), rng))
         sigma_x = float(draw(spec.get("sigma_x", spec.get("sigma", 1.0)), rng))
@@ -342,17 +337,35 @@ class Degradation:
         if kind in ISP_OPS:
             return apply_isp(x, op)
         if kind == "learned":
-            out = self._learned(op["file"], x.device).apply(x)
+            out = self._learned(op["file"], x.device).degrade(x)
             return out.mean(dim=1, keepdim=True) if x.shape[1] == 1 else out
         raise PresetError(f"unknown degradation op {kind!r}")
 
-    def _learned(self, path: str, device: torch.device) -> Any:
+    def _learned(self, path: str, device: torch.device) -> DegradationModel:
         key = f"{path}@{device}"
         if key not in self._models:
-            from realsr_cli.learn.degradation_model import load_degradation_model
-
             self._models[key] = load_degradation_model(path, device)
         return self._models[key]
+
+
+SOURCE_FLAGS = {KERNELS: "--kernels", NOISE_PATCHES: "--noise-patches", NOISE_MODEL: "--noise-model"}
+_UNUSED = {
+    KERNELS: "has no step that draws kernel files (kernel_downsample, or blur with 'kernel: file')",
+    NOISE_PATCHES: "has no noise_patch or noise_model step to use them",
+    NOISE_MODEL: "has no noise_patch or noise_model step to use it",
+}
+
+
+def check_sources_used(deg: Degradation, given: dict[str, Any], flags: dict[str, str] | None = None) -> None:
+    """``--kernels``, ``--noise-patches`` and ``--noise-model`` name what a recipe's steps draw from, in every
+    subcommand: given (``given[KERNELS]``, ...) to a recipe without such a step, they are refused, never ignored."""
+    draws = deg.draws()
+    noise = bool(draws & {NOISE_PATCHES, NOISE_MODEL})
+    for kind, value in given.items():
+        used = noise if kind in (NOISE_PATCHES, NOISE_MODEL) else kind in draws
+        if value is not None and not used:
+            flag = (flags or SOURCE_FLAGS)[kind]
+            raise InputError(f"{flag}: preset '{deg.name}' {_UNUSED[kind]} (e.g. --preset kernel-noise --kernels DIR)")
 
 
 def replay(hr: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
@@ -363,8 +376,6 @@ def replay(hr: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
 def learned_degradation(model_path: str | Path) -> Degradation:
     """A recipe applying a learned degradation model (``learn-degradation``) to the MATLAB-bicubic LR image; a model
     trained on noisy bicubic input (CycleSR's ``translator.pt``: ``meta.input_noise_sigma``) gets that noise first."""
-    from realsr_cli.learn.degradation_model import load_degradation_model
-
     steps: list[dict[str, Any]] = [{"op": "resize", "size": "lr", "method": "matlab"}]
     sigma = float(load_degradation_model(model_path, "cpu").meta.get("input_noise_sigma", 0) or 0)
     if sigma > 0:

@@ -140,18 +140,18 @@ def imresize(
     antialias: bool = True,
 ) -> torch.Tensor:
     """MATLAB ``imresize(x, scale)`` or ``imresize(x, [h w])``, bicubic, on (B,C,H,W) or (C,H,W) float tensors."""
-    if (scale is None) == (size is None):
-        raise ValueError("give exactly one of scale or size")
     in_h, in_w = x.shape[-2:]
-    if size is None:
+    if scale is not None and size is None:
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
-        size = (output_length(in_h, scale), output_length(in_w, scale))
+        out = (output_length(in_h, scale), output_length(in_w, scale))
         scales = (float(scale), float(scale))
+    elif size is not None and scale is None:
+        out = (int(size[0]), int(size[1]))
+        scales = (out[0] / in_h, out[1] / in_w)
     else:
-        size = (int(size[0]), int(size[1]))
-        scales = (size[0] / in_h, size[1] / in_w)
-    return _separable(x, size, scales, cubic, 4.0, antialias)
+        raise ValueError("give exactly one of scale or size")
+    return _separable(x, out, scales, cubic, 4.0, antialias)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int], method: str = "matlab", antialias: bool = False) -> torch.Tensor:

@@ -22,12 +22,19 @@ import torch
 
 from realsr_cli.batch import BatchResult, run_batch
 from realsr_cli.degradations.kernels import blur_subsample, load_kernel
-from realsr_cli.degradations.pipeline import Degradation, learned_degradation, sample_with_model
+from realsr_cli.degradations.pipeline import (
+    Degradation,
+    check_sources_used,
+    learned_degradation,
+    sample_with_model,
+)
+from realsr_cli.degradations.recipe_schema import KERNELS, NOISE_MODEL, NOISE_PATCHES
 from realsr_cli.degradations.resize import imresize, resize
 from realsr_cli.errors import InputError, OutputExistsError
 from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
 from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, from_float, read_image, to_float, write_image
 from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
+from realsr_cli.io.tensors import to_pixels, to_tensor
 from realsr_cli.seeding import item_rng
 
 MANIFEST = "degradations.jsonl"
@@ -72,14 +79,16 @@ def make_degradation(opts: DegradeOptions) -> Degradation:
         if opts.preset is not None:
             raise InputError("give either --preset or --degradation-model, not both")
         return learned_degradation(opts.degradation_model)
+    if opts.preset is None and opts.kernels is not None:
+        raise InputError(
+            "--kernels without --preset: the default recipe (generic) draws no kernel files; give --preset "
+            "kernel-noise (or a recipe with a kernel_downsample or 'kernel: file' step)"
+        )
     if opts.noise_model is not None and not Path(opts.noise_model).is_file():
         raise InputError(f"--noise-model {opts.noise_model}: no such file")
     deg = Degradation.from_preset(opts.preset or "generic", opts.kernels, opts.noise_patches, opts.noise_model)
-    if opts.noise_model is not None and not deg.injects_camera_noise():
-        raise InputError(
-            f"--noise-model: preset '{deg.name}' has no noise_patch or noise_model step to use it "
-            "(e.g. --preset kernel-noise --kernels DIR)"
-        )
+    given = {KERNELS: opts.kernels, NOISE_PATCHES: opts.noise_patches, NOISE_MODEL: opts.noise_model}
+    check_sources_used(deg, given)
     return deg
 
 
@@ -89,13 +98,13 @@ def item_key(item: InputItem) -> str:
 
 def degrade_pixels(deg: Degradation, pixels: np.ndarray, params: dict[str, Any], device: torch.device) -> np.ndarray:
     """Apply ``params`` to (H, W, C) integer pixels (alpha handled separately); returns pixels of the same dtype."""
-    x = torch.from_numpy(to_float(pixels)).permute(2, 0, 1)[None].to(device)
+    x = to_tensor(pixels, "all", device=device)
     has_alpha = pixels.shape[2] in (2, 4)
     colour, alpha = (x[:, :-1], x[:, -1:]) if has_alpha else (x, None)
     out = deg.apply(colour, params)
     if alpha is not None:
         out = torch.cat([out, resize_alpha(deg, alpha, params).clamp(0, 1)], dim=1)
-    return from_float(out[0].permute(1, 2, 0).cpu().numpy(), pixels.dtype)
+    return to_pixels(out, pixels.dtype)
 
 
 def resize_alpha(deg: Degradation, alpha: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,10 @@ from realsr_cli.figures.layout import Box, compose, crop_tile, to_rgb8, zoom_to
 from realsr_cli.io.atomic import ensure_writable
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, write_image
 from realsr_cli.io.paths import collect_inputs
+from realsr_cli.io.tensors import to_tensor
+
+if TYPE_CHECKING:
+    from realsr_cli.scoring import Scorer
 
 FIGURE_METRICS = ("psnr", "ssim", "lpips")
 
@@ -105,9 +109,9 @@ class _Scores:
     def __init__(self, options: CompareOptions) -> None:
         self.options = options
         self.metrics = tuple(m for m in options.metrics if m in FIGURE_METRICS)
-        self.scorer = None
+        self.scorer: Scorer | None = None
 
-    def _load(self) -> Any:
+    def _load(self) -> Scorer:
         from realsr_cli.scoring import ScoreOptions, Scorer
 
         o = self.options
@@ -119,12 +123,12 @@ class _Scores:
             return Scorer(ScoreOptions(metrics=self.metrics, device=o.device))
 
     def __call__(self, sr: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-        self.scorer = self.scorer or self._load()
+        scorer = self.scorer = self.scorer or self._load()
 
         def unit(a: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(a.astype(np.float64) / 255.0).permute(2, 0, 1)[None].to(self.scorer.device)
+            return to_tensor(a, "color", dtype=torch.float64, device=scorer.device)
 
-        row = self.scorer.score_tensors(unit(sr), unit(gt), {})
+        row = scorer.score_tensors(unit(sr), unit(gt), {})
         return {m: float(row[m]) for m in self.metrics}
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from realsr_cli.io.tensors import select_channels
+
 GAP = 8
 LABEL_HEIGHT = 40
 BOX_COLOUR = (255, 0, 0)
@@ -49,9 +51,7 @@ def to_rgb8(pixels: np.ndarray) -> np.ndarray:
     """(H, W, C) any of gray / gray+alpha / RGB / RGBA, 8 or 16 bit -> (H, W, 3) uint8 RGB."""
     if pixels.dtype == np.uint16:
         pixels = (pixels.astype(np.uint32) * 255 // 65535).astype(np.uint8)
-    channels = pixels.shape[2]
-    colour = pixels[:, :, :3] if channels >= 3 else np.repeat(pixels[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(colour)
+    return np.ascontiguousarray(select_channels(pixels, "rgb"))
 
 
 def zoom_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:

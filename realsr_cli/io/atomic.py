@@ -48,7 +48,7 @@ _UMASK = _process_umask()
 
 def atomic_write(
     path: str | Path,
-    write: Callable[[Path], None],
+    write: Callable[[Path], object],  # its return value is ignored
     *,
     overwrite: bool = True,
     inputs: frozenset[Path] = frozenset(),

@@ -10,7 +10,6 @@ last to leave restores it (while any read runs, the whole process sees the chang
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,11 +17,13 @@ from typing import Any
 import cv2
 from PIL import Image as PILImage
 
+from realsr_cli.errors import debugging
+
 
 class ScopedSetting:
     """``with setting():`` sets a value for the block; the value before the outermost block comes back after."""
 
-    def __init__(self, get: Callable[[], Any], put: Callable[[Any], None], value: Any) -> None:
+    def __init__(self, get: Callable[[], Any], put: Callable[[Any], object], value: Any) -> None:
         self._get, self._put, self._value = get, put, value
         self._lock = threading.Lock()
         self._depth, self._saved = 0, None
@@ -55,4 +56,4 @@ _opencv_silent = ScopedSetting(
 
 def opencv_quiet() -> contextlib.AbstractContextManager[None]:
     """OpenCV's log silenced for the block (unless ``REALSR_DEBUG=1``)."""
-    return contextlib.nullcontext() if os.environ.get("REALSR_DEBUG") == "1" else _opencv_silent()
+    return contextlib.nullcontext() if debugging() else _opencv_silent()

@@ -260,13 +260,14 @@ def _to_bgr_layout(pixels: np.ndarray) -> np.ndarray:
     raise RealSRError(f"cannot write an image with {channels} channels")
 
 
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """Integer pixels to float32 in [0, 1] (by dtype: /255 for uint8, /65535 for uint16)."""
+def to_float(pixels: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """Integer pixels to float (float32 unless ``dtype``) in [0, 1] (by dtype: /255 for uint8, /65535 for uint16,
+    computed in ``dtype``); float pixels are clipped to [0, 1]."""
     if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255.0
+        return pixels.astype(dtype) / 255.0
     if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) / 65535.0
-    return np.clip(pixels.astype(np.float32), 0.0, 1.0)
+        return pixels.astype(dtype) / 65535.0
+    return np.clip(pixels.astype(dtype), 0.0, 1.0)
 
 
 def from_float(pixels: np.ndarray, dtype: np.dtype | type = np.uint8) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ class KernelResult:
 
     def report(self) -> dict:
         """report.json fields: the kernel's statistics, per-estimate statistics, spread and reliability."""
-        per = []
+        per: list[dict[str, Any]] = []
         for est, keep, dist in zip(self.estimates, self.aggregate.inliers, self.aggregate.distances, strict=True):
             per.append(
                 {

@@ -8,8 +8,8 @@ bicubic-downscaled clean images x to the source domain; its losses are split by 
 * high frequencies: the discriminator sees only ``high = I - low(I)`` (``FilterHigh``, no padding counted) of
   G(x) and of real source crops; generator texture loss ``mean(-log(D(high(G(x))) + 1e-8))``, weight 0.005;
   D loss ``-mean(log(D(real) + 1e-8)) - mean(log(1 - D(fake) + 1e-8))`` (DSGAN loss.py);
-* perceptual loss LPIPS-VGG between G(x) and x, weight 0.01 (VGG16 conv weights from a local file:
-  ../shared/weights/vgg16-features.pth or ``--vgg-weights``; weight 0 disables it).
+* perceptual loss LPIPS-VGG between G(x) and x, weight 0.01 (VGG16 conv weights from a local file, found as the
+  SR perceptual loss finds its own: ``realsr_cli.losses.perceptual.load_vgg_features``; weight 0 disables it).
 
 Discriminator: high-pass filter, then 5x5 convs 3-64-128-256-1 (BN from the second, LeakyReLU 0.2), sigmoid.
 Adam 2e-4, betas (0.5, 0.999).
@@ -24,13 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from realsr_cli.batch import error_text
-from realsr_cli.errors import WeightsNotFoundError
-from realsr_cli.weights import find_weights
+from realsr_cli.losses.perceptual import load_vgg_features
+
+PURPOSE = "the DSGAN perceptual loss (or use --perceptual-weight 0)"
 
 
 class FilterLow(nn.Module):
     """Box (or Gaussian) low-pass, same size out."""
+
+    kernel: Tensor  # buffer, Gaussian only
 
     def __init__(self, kernel_size: int = 5, gaussian: bool = False, include_pad: bool = True) -> None:
         super().__init__()
@@ -80,20 +82,14 @@ class DSGANDiscriminator(nn.Module):
 
 
 class VGGPerceptual(nn.Module):
-    """LPIPS-VGG (Zhang et al. 2018, the ``net-lin`` model DSGAN uses) with VGG16 conv weights from a local file."""
+    """LPIPS-VGG (Zhang et al. 2018, the ``net-lin`` model DSGAN uses) with VGG16 conv weights from a local file
+    (``vgg_weights``, else found offline by :func:`realsr_cli.losses.perceptual.find_vgg_weights`)."""
 
-    def __init__(self, vgg_weights: Path) -> None:
+    def __init__(self, vgg_weights: str | Path | None = None) -> None:
         super().__init__()
+        features = load_vgg_features("vgg16", vgg_weights, purpose=PURPOSE)
         import lpips
-        import torchvision
 
-        features = torchvision.models.vgg16().features
-        try:
-            state = torch.load(vgg_weights, map_location="cpu", weights_only=True)
-            state = {k.removeprefix("features."): v for k, v in state.items()}
-            features.load_state_dict(state)
-        except Exception as exc:  # noqa: BLE001 - unreadable, unsafe (weights_only) or foreign: one line naming it
-            raise WeightsNotFoundError(f"{vgg_weights}: not readable VGG16 weights ({error_text(exc)[:200]})") from None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             self.lpips = lpips.LPIPS(net="vgg", pretrained=True, pnet_rand=True, verbose=False)
@@ -108,16 +104,3 @@ class VGGPerceptual(nn.Module):
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         return self.lpips(a, b, normalize=True).mean()
-
-
-def find_vgg_weights(explicit: str | Path | None = None) -> Path:
-    shared = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "vgg16-features.pth"
-    if explicit is None and shared.is_file():
-        return shared
-    return find_weights(
-        "vgg16-features.pth",
-        purpose="the DSGAN perceptual loss (or use --perceptual-weight 0)",
-        explicit=explicit,
-        env_var="REALSR_VGG16_WEIGHTS",
-        option="--vgg-weights",
-    )

@@ -19,12 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from realsr_cli.degradations.learned_model import build_generator, save_degradation_model
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_torch
+from realsr_cli.io.tensors import to_tensor
 from realsr_cli.learn.cyclegan import PatchDiscriminator, lsgan
-from realsr_cli.learn.degradation_model import build_generator, save_degradation_model
-from realsr_cli.learn.dsgan import DSGANDiscriminator, FilterLow, VGGPerceptual, find_vgg_weights
+from realsr_cli.learn.dsgan import DSGANDiscriminator, FilterLow, VGGPerceptual
 from realsr_cli.seeding import item_rng
 
 STATE_FILE = "learn_state.pt"
@@ -85,10 +86,6 @@ class GANNets(nn.Module):
         return [p for n in nets for p in n.parameters()]
 
 
-def _to_tensor(img: np.ndarray) -> Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
-
-
 def _crops(images: list[Tensor], rng: np.random.Generator, batch: int, patch: int) -> Tensor:
     out = []
     for _ in range(batch):
@@ -137,8 +134,8 @@ def train_degradation(
     c = config
     device = torch.device(device)
     start_time = time.perf_counter()
-    ys = [_to_tensor(im) for im in source]
-    xs = [imresize(_to_tensor(im)[None], scale=1.0 / scale)[0].clamp(0, 1) for im in clean]
+    ys = [to_tensor(im, batch=False) for im in source]
+    xs = [imresize(to_tensor(im), scale=1.0 / scale)[0].clamp(0, 1) for im in clean]
     _check_sizes(ys, source_names or [str(i) for i in range(len(ys))], c.patch, "source image(s)")
     _check_sizes(xs, clean_names or [str(i) for i in range(len(xs))], c.patch, f"clean image(s) after x1/{scale}")
     torch.manual_seed(seed)
@@ -152,7 +149,7 @@ def train_degradation(
         start = _load_state(state_path, c, nets, opt_g, opt_d)
     perceptual = None
     if c.method == "dsgan" and c.w_per > 0:
-        perceptual = VGGPerceptual(find_vgg_weights(c.vgg_weights)).to(device)
+        perceptual = VGGPerceptual(c.vgg_weights).to(device)
     low = FilterLow(c.filter_size, c.gaussian).to(device)
     last: dict[str, float] = {}
     for it in range(start, c.iters):

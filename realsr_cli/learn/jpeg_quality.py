@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from realsr_cli.degradations.jpeg import jpeg_roundtrip_uint8
+from realsr_cli.io.tensors import select_channels
 from realsr_cli.learn.noise_model import gray_255
 from realsr_cli.metrics.blockiness import grid_blockiness
 
@@ -126,7 +127,7 @@ def ghost_dip(curve: dict[int, float]) -> tuple[int, float, tuple[int, int]]:
 def estimate_pixels(pixels: np.ndarray) -> JpegEstimate:
     """Blockiness and a re-compression quality estimate of decoded 8-bit pixels (H, W, C)."""
     px = pixels if pixels.dtype == np.uint8 else np.rint(pixels.astype(np.float64) / 257.0).astype(np.uint8)
-    px = px[..., :3] if px.shape[-1] >= 3 else px[..., :1]
+    px = select_channels(px, "color")
     if min(px.shape[:2]) < 16:
         return JpegEstimate(False, None, None, "none")
     block, grids = grid_blockiness(gray_255(px))
@@ -137,6 +138,7 @@ def estimate_pixels(pixels: np.ndarray) -> JpegEstimate:
             found = (q, ratio, span, phase)
         if ratio < CLEAR_DIP:
             break
+    assert found is not None, "the loop runs at least once: (0, 0) is always a phase"
     q, ratio, span, phase = found
     if ratio < GHOST_DIP:
         return JpegEstimate(True, q, span, "recompression", False, round(block, 4), phase, round(ratio, 4))
@@ -157,6 +159,7 @@ def camera_summary(estimates: dict[str, JpegEstimate]) -> dict:
     quality: empty qualities and a ``note`` (make-pairs then asks for ``--jpeg N``)."""
     compressed = {n: e for n, e in estimates.items() if e.jpeg}
     known = {n: e for n, e in compressed.items() if e.quality is not None}
+    qualities = [q for e in known.values() if (q := e.quality) is not None]
     detected = len(compressed) * 2 > len(estimates)
     methods = sorted({e.method for e in compressed.values()})
     summary = {
@@ -166,15 +169,14 @@ def camera_summary(estimates: dict[str, JpegEstimate]) -> dict:
         "photos_with_jpeg": len(compressed),
         "photos_with_quality": len(known),
         "method": ", ".join(methods) if methods else "none",
-        "quality_median": int(np.median([e.quality for e in known.values()])) if known else None,
+        "quality_median": int(np.median(qualities)) if qualities else None,
         "quality_range": None,
         "make_pairs_qualities": [],
     }
     if detected and known:
-        lows = [e.quality_range[0] if e.quality_range else e.quality for e in known.values()]
-        highs = [e.quality_range[1] if e.quality_range else e.quality for e in known.values()]
-        summary["quality_range"] = [int(min(lows)), int(max(highs))]
-        summary["make_pairs_qualities"] = sorted(int(e.quality) for e in known.values())
+        ranges = [e.quality_range or (q, q) for e in known.values() if (q := e.quality) is not None]
+        summary["quality_range"] = [int(min(r[0] for r in ranges)), int(max(r[1] for r in ranges))]
+        summary["make_pairs_qualities"] = sorted(int(q) for q in qualities)
     elif detected:
         summary["note"] = "JPEG of unknown quality (blocking without a re-compression dip): give make-pairs --jpeg N"
     return summary

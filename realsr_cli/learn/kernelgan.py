@@ -41,6 +41,8 @@ from scipy import ndimage
 from torch import Tensor, nn
 
 from realsr_cli.degradations import kernel_centre
+from realsr_cli.io.images import to_float
+from realsr_cli.io.tensors import select_channels, to_tensor
 
 # The 8x8 bicubic x2 kernel of the official DownScaleLoss (MATLAB's imresize kernel for a half-pixel shift).
 _BICUBIC_1D = np.array(
@@ -103,7 +105,7 @@ class ReferenceGenerator(nn.Module):
             stride = 2 if i == len(c.g_structure) - 1 else 1
             layers.append(nn.Conv2d(chans[i], chans[i + 1], k, stride=stride, bias=False))
         self.layers = nn.Sequential(*layers)
-        for layer in self.layers:
+        for layer in layers:
             nn.init.xavier_normal_(layer.weight, 0.1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -112,7 +114,8 @@ class ReferenceGenerator(nn.Module):
 
     def kernel(self) -> Tensor:
         """``calc_curr_k``: pass a delta through the layers (stride ignored), flip."""
-        return effective_kernel([layer.weight.unsqueeze(0) for layer in self.layers])[0]
+        convs = [layer for layer in self.layers if isinstance(layer, nn.Conv2d)]
+        return effective_kernel([layer.weight.unsqueeze(0) for layer in convs])[0]
 
 
 @functools.lru_cache(maxsize=16)
@@ -338,7 +341,7 @@ def crop_maps(image: np.ndarray, config: KernelGANConfig) -> tuple[np.ndarray, n
     """The official ``DataGenerator`` sampling maps (flattened): G crops by the gradients of the half-size image,
     D crops by those of the image itself."""
     rows, cols = image.shape[:2]
-    t = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
+    t = to_tensor(image)
     small = F.interpolate(t, scale_factor=0.5, mode="bicubic", antialias=True, align_corners=False)
     small_np = small[0].permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float64)
     loss_small = np.repeat(np.repeat(gradient_map(small_np), 2, 0), 2, 1)[:rows, :cols]
@@ -382,6 +385,10 @@ class CropPlan:
         return cls(image, corners[0], corners[1], image, corners[2], corners[3])
 
 
+def _zeros(n: int) -> np.ndarray:
+    return np.zeros(n, np.int64)
+
+
 def camera_crop_plans(
     images: list[np.ndarray], config: KernelGANConfig, rngs: list[np.random.Generator]
 ) -> list[CropPlan]:
@@ -390,7 +397,7 @@ def camera_crop_plans(
     The maps of one photo at a time are held, so 20 photos of 1.5 MP need little memory."""
     n, iters = len(images), config.iters
     picks = [(r.integers(n, size=iters), r.integers(n, size=iters)) for r in rngs]
-    plans = [CropPlan(g, *np.zeros((2, iters), np.int64), d, *np.zeros((2, iters), np.int64)) for g, d in picks]
+    plans = [CropPlan(g, _zeros(iters), _zeros(iters), d, _zeros(iters), _zeros(iters)) for g, d in picks]
     for index, image in enumerate(images):
         prob_g, prob_d = crop_maps(image, config)
         for plan, rng in zip(plans, rngs, strict=True):
@@ -460,16 +467,9 @@ class KernelEstimate:
 
 
 def prepare_image(pixels: np.ndarray, crop: int = 64) -> np.ndarray:
-    """Float64 HxWx3 in [0, 1], cropped to even size (``shave_edges`` for real images); gray is replicated."""
-    if pixels.dtype == np.uint8:
-        img = pixels.astype(np.float64) / 255.0
-    elif pixels.dtype == np.uint16:
-        img = pixels.astype(np.float64) / 65535.0
-    else:
-        img = np.clip(pixels.astype(np.float64), 0, 1)
-    if img.ndim == 2:
-        img = img[:, :, None]
-    img = img[:, :, :1].repeat(3, 2) if img.shape[2] in (1, 2) else img[:, :, :3]
+    """Float64 HxWx3 in [0, 1] (the :mod:`realsr_cli.io.tensors` policy: gray replicated, alpha dropped), cropped
+    to even size (``shave_edges`` for real images)."""
+    img = to_float(select_channels(pixels, "rgb"), np.float64)
     h, w = img.shape[:2]
     if h < crop or w < crop:
         raise ValueError(f"image is {w}x{h}, smaller than the {crop}x{crop} KernelGAN crop")
@@ -597,7 +597,7 @@ def _estimate(
     b = len(plans)
     init_gens = [torch.Generator().manual_seed(init) for init, _ in seeds]
     noise_gens = [torch.Generator().manual_seed(noise) for _, noise in seeds]
-    tensors = [torch.from_numpy(img.transpose(2, 0, 1)).float().mul(2).sub(1).to(device) for img in images]
+    tensors = [to_tensor(img, batch=False).mul(2).sub(1).to(device) for img in images]
     model = BatchedKernelGAN(b, c, init_gens).to(device).train()
     d_params = [*model.d_weights, *model.d_biases, *model.bn_weights, *model.bn_biases]
     opt_g = torch.optim.Adam(model.g_weights.parameters(), lr=c.g_lr, betas=(c.beta1, 0.999))

@@ -50,6 +50,7 @@ from realsr_cli.console import warn_line
 from realsr_cli.degradations.noise import MIN_VARIANCE, NoiseModel
 from realsr_cli.errors import OutputExistsError
 from realsr_cli.io.atomic import atomic_write_json
+from realsr_cli.io.tensors import select_channels
 
 BLOCK = 16
 BINS = 16
@@ -108,9 +109,7 @@ class LevelFit:
 
 def colour_planes(pixels: np.ndarray) -> np.ndarray:
     """(H, W, C) float64 on the 0-255 scale (16-bit divided by 257), colour channels only (alpha dropped)."""
-    p = pixels.astype(np.float64) / (257.0 if pixels.dtype == np.uint16 else 1.0)
-    p = p[:, :, None] if p.ndim == 2 else p
-    return p[:, :, :3] if p.shape[2] >= 3 else p[:, :, :1]
+    return select_channels(pixels.astype(np.float64) / (257.0 if pixels.dtype == np.uint16 else 1.0), "color")
 
 
 def gray_255(pixels: np.ndarray) -> np.ndarray:
@@ -142,7 +141,7 @@ def block_stats(pixels: np.ndarray, block: int = BLOCK) -> BlockStats:
     mean = np.concatenate(means) + planes.mean(axis=(0, 1))
     cov = np.concatenate(covs)
     hf = np.stack([box_sums(_highpass(planes[:, :, i]), block, step) / (block * block) for i in range(c)], -1)
-    clip = ((planes <= 0.5) | (planes >= 254.5)).any(axis=2).astype(np.float64)
+    clip = np.asarray(((planes <= 0.5) | (planes >= 254.5)).any(axis=2), dtype=np.float64)
     keep = (box_sums(clip, block, step) == 0).reshape(-1)
     return BlockStats(mean[keep], cov[keep], hf.reshape(-1, c)[keep], block)
 
@@ -356,8 +355,8 @@ def pool(stats: list[BlockStats]) -> BlockStats:
     """The blocks of several photos of one camera as one set (their channel counts must agree)."""
     c = max(s.channels for s in stats)
     same = [s for s in stats if s.channels == c]
-    cat = [np.concatenate([getattr(s, k) for s in same]) for k in ("mean", "cov", "hf")]
-    return BlockStats(*cat, same[0].block)
+    mean, cov, hf = (np.concatenate([getattr(s, k) for s in same]) for k in ("mean", "cov", "hf"))
+    return BlockStats(mean, cov, hf, same[0].block)
 
 
 def fit_camera_model(stats: list[BlockStats], photos: int) -> NoiseModel | None:

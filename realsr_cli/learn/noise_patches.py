@@ -112,14 +112,15 @@ def collect_patches(pixels: np.ndarray, rule: NoiseRule | None = None) -> PatchR
 
 def suggestion(result: PatchResult, rule: NoiseRule, shape: tuple[int, ...]) -> str:
     """A hint for an image that gave no patches."""
-    if result.windows == 0:
+    lowest = result.lowest_var
+    if result.windows == 0 or lowest is None:
         return (
             f"the image ({shape[1]}x{shape[0]}) is not larger than one {rule.window}x{rule.window} window; "
             f"try --noise-window {max(16, min(shape[:2]) // 2)}"
         )
     return (
         f"no {rule.window}x{rule.window} window has variance < {rule.max_var:g} and mean > {rule.min_mean:g} "
-        f"(lowest variance {result.lowest_var:.1f}); try --noise-max-var {math.ceil(result.lowest_var * 1.2 + 1)} "
+        f"(lowest variance {lowest:.1f}); try --noise-max-var {math.ceil(lowest * 1.2 + 1)} "
         f"or a smaller --noise-window"
     )
 
@@ -148,7 +149,7 @@ def window_ratios(pixels: np.ndarray, fit: LevelFit, rule: AdaptiveRule) -> tupl
         return empty, empty, empty, empty
     n, inner = float(win * win), float((win - 2) ** 2)
     ss = win * float(np.sum((np.arange(win) - (win - 1) / 2.0) ** 2))
-    var_ratio = grad_ratio = None
+    var_ratios, grad_ratios = [], []
     for ch in range(c):
         plane = planes[:, :, ch] - planes[:, :, ch].mean()
         mean, gx, gy = plane_fit(plane, win, st)
@@ -161,12 +162,12 @@ def window_ratios(pixels: np.ndarray, fit: LevelFit, rule: AdaptiveRule) -> tupl
         mh, mv = sums[0], sums[1]  # the plane's slope: not texture
         c11, c22, c12 = sums[2] - mh**2, sums[3] - mv**2, sums[4] - mh * mv
         lam = 0.5 * (c11 + c22) + np.sqrt(0.25 * (c11 - c22) ** 2 + c12**2)
-        rv, rg = residual_var / expected, lam / (0.5 * expected)
-        var_ratio = rv if var_ratio is None else np.maximum(var_ratio, rv)
-        grad_ratio = rg if grad_ratio is None else np.maximum(grad_ratio, rg)
+        var_ratios.append(residual_var / expected)
+        grad_ratios.append(lam / (0.5 * expected))
     gray = box_sums(gray_255(pixels), win, st) / n
-    clipped = box_sums(((planes <= 0.5) | (planes >= 254.5)).any(axis=2).astype(np.float64), win, st) / n
-    return var_ratio, grad_ratio, gray, clipped
+    clip = np.asarray(((planes <= 0.5) | (planes >= 254.5)).any(axis=2), dtype=np.float64)
+    clipped = box_sums(clip, win, st) / n
+    return np.max(var_ratios, axis=0), np.max(grad_ratios, axis=0), gray, clipped
 
 
 def remove_plane(window: np.ndarray) -> np.ndarray:

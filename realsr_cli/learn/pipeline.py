@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realsr_cli.batch import Failure, describe_error
-from realsr_cli.console import error_line, info_line, make_progress, warn_line
+from realsr_cli.batch import Failure, failures_json, run_batch
+from realsr_cli.console import info_line, make_progress, warn_line
 from realsr_cli.degradations.kernels import CAMERA_KERNEL_STEM
 from realsr_cli.degradations.noise import MODEL_FILE
 from realsr_cli.errors import InputError, OutputExistsError
@@ -25,6 +25,7 @@ from realsr_cli.io.atomic import atomic_write_json
 from realsr_cli.io.guard import is_input
 from realsr_cli.io.images import Image, read_image, write_image
 from realsr_cli.io.paths import InputItem, collect_inputs
+from realsr_cli.io.tensors import select_channels
 from realsr_cli.learn import camera_kernel, jpeg_quality, kernel_io
 from realsr_cli.learn.gan_training import STATE_FILE, GANConfig, train_degradation
 from realsr_cli.learn.kernelgan import KernelGANConfig, prepare_image
@@ -143,15 +144,17 @@ def learn_degradation(
     _check_outputs(out_dir, opts)
     if opts.overwrite:
         _remove_stale(out_dir, opts.methods)
-    failures: list[Failure] = []
+    read = run_batch(
+        items,
+        lambda item: _read_photo(item, opts.quiet),
+        path_of=lambda item: item.path,
+        label="reading photos",
+        quiet=opts.quiet,
+    )
+    failures = list(read.failures)
     images: dict[str, tuple[InputItem, Image]] = {}
     entries: dict[str, dict] = {}
-    for item in items:
-        try:
-            img = read_image(item.path)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-            _fail(failures, item.path, exc)
-            continue
+    for item, img in read.results:
         name = item.relative.with_suffix("").as_posix().replace("/", "__")
         images[name] = (item, img)
         entries[name] = {
@@ -161,12 +164,6 @@ def learn_degradation(
             "bit_depth": img.bit_depth,
             "gray": img.is_gray,
         }
-        if img.is_gray:
-            warn_line(f"{item.path}: gray image; used as three equal colour channels")
-        if img.bit_depth == 16:
-            info_line(
-                f"{item.path}: 16-bit image; estimated at full precision, noise patches saved as 16-bit", opts.quiet
-            )
     timings: dict[str, float] = {}
     result: dict = {"source": str(source), "out": str(out_dir), "scale": opts.scale, "methods": list(opts.methods)}
     result.update(_run_options(opts))
@@ -189,28 +186,44 @@ def learn_degradation(
             timings[f"{method}_s"] = round(time.perf_counter() - t, 3)
     result["images"] = list(entries.values())
     result["timings"] = timings
-    result["failures"] = [f.message for f in failures]
+    result["failures"] = failures_json(failures)
     result["total_images"] = len(items)
     atomic_write_json(out_dir / "report.json", result, overwrite=opts.overwrite or opts.resume)
     return result
 
 
-def _fail(failures: list[Failure], path: Path, exc: BaseException) -> None:
-    failure = Failure(path, describe_error(path, exc))
-    failures.append(failure)
-    error_line(failure.message)
+def _read_photo(item: InputItem, quiet: bool) -> tuple[InputItem, Image]:
+    """One photo, with a note when it is gray or 16-bit."""
+    img = read_image(item.path)
+    if img.is_gray:
+        warn_line(f"{item.path}: gray image; used as three equal colour channels")
+    if img.bit_depth == 16:
+        info_line(f"{item.path}: 16-bit image; estimated at full precision, noise patches saved as 16-bit", quiet)
+    return item, img
+
+
+def _kernelgan_input(entry: tuple[str, tuple[InputItem, Image]], crop: int) -> tuple[str, np.ndarray]:
+    """(name, KernelGAN image) of one photo; too small a photo is its failure."""
+    name, (item, img) = entry
+    try:
+        return name, prepare_image(img.pixels, crop).astype(np.float32)
+    except ValueError as exc:
+        raise InputError(f"{item.path}: {exc}; KernelGAN skipped") from None
 
 
 def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, failures: list[Failure]) -> dict:
     """The camera kernel (default: one KernelGAN over all photos, K restarts) or per-photo kernels and their
     robust aggregate; files in OUT/kernels/, statistics, spread and reliability in the report."""
     config = KernelGANConfig(iters=opts.iters or 3000)
-    ready: list[tuple[str, np.ndarray]] = []
-    for name, (item, img) in images.items():
-        try:
-            ready.append((name, prepare_image(img.pixels, config.crop).astype(np.float32)))
-        except ValueError as exc:
-            _fail(failures, item.path, InputError(f"{item.path}: {exc}; KernelGAN skipped"))
+    prepared = run_batch(
+        list(images.items()),
+        lambda entry: _kernelgan_input(entry, config.crop),
+        path_of=lambda entry: entry[1][0].path,
+        label="KernelGAN input",
+        quiet=True,
+    )
+    failures.extend(prepared.failures)
+    ready = prepared.results
     kernel_dir = out_dir / "kernels"
     if opts.overwrite:
         kernel_io.remove_kernels(kernel_dir)  # a camera run must not leave an earlier run's per-photo kernels
@@ -288,7 +301,7 @@ def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> tuple[int,
         t = time.perf_counter()
         entry, res = photo_noise(img.pixels, stats[name], camera, opts.noise)
         for (top, left), patch in zip(res.boxes, res.patches, strict=True):
-            pixels = patch[:, :, :1] if patch.shape[2] == 2 else patch[:, :, :3]
+            pixels = select_channels(patch, "color")
             write_image(noise_dir / f"{name}_{top}_{left}.png", pixels, overwrite=opts.overwrite)
             thumbs.append(_thumb(pixels))
         total += len(res.patches)
@@ -303,8 +316,7 @@ def _run_noise(images, entries, out_dir: Path, opts: LearnOptions) -> tuple[int,
 
 def _thumb(patch: np.ndarray, size: int = 96) -> np.ndarray:
     """A contrast-stretched 8-bit RGB view of a patch (noise is invisible otherwise)."""
-    p = patch.astype(np.float64)
-    p = p[:, :, :3] if p.shape[2] >= 3 else np.repeat(p[:, :, :1], 3, 2)
+    p = select_channels(patch, "rgb").astype(np.float64)
     p = p - p.mean((0, 1), keepdims=True)
     spread = max(float(np.abs(p).max()), 1e-9)
     view = np.rint(127.5 + 127.5 * p / spread).astype(np.uint8)
@@ -313,6 +325,8 @@ def _thumb(patch: np.ndarray, size: int = 96) -> np.ndarray:
 
 
 def _run_gan(method: str, images, out_dir: Path, opts: LearnOptions, device) -> dict:
+    if opts.clean_dir is None:  # checked before any work; here for the type checker
+        raise InputError("--method dsgan/cyclegan needs clean target images: --clean-dir DIR")
     clean_items = collect_inputs(opts.clean_dir, opts.recursive)
     clean = [_float_rgb(read_image(it.path).pixels) for it in clean_items]
     source = [_float_rgb(img.pixels) for _, img in images.values()]

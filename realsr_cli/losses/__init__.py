@@ -7,7 +7,7 @@ from realsr_cli.losses.adversarial import GAN_TYPES, AdversarialLoss
 from realsr_cli.losses.builder import LossSet, build_losses
 from realsr_cli.losses.perceptual import PerceptualLoss, VGGFeatureExtractor, load_vgg_features
 from realsr_cli.losses.pixel import CharbonnierLoss, L1Loss, MSELoss, pixel_loss
-from realsr_cli.losses.ssim import MSSSIMLoss, SSIMLoss, ms_ssim, ssim_map
+from realsr_cli.losses.ssim import MSSSIMLoss, SSIMLoss, ms_ssim
 
 __all__ = [
     "GAN_TYPES",
@@ -24,5 +24,4 @@ __all__ = [
     "load_vgg_features",
     "ms_ssim",
     "pixel_loss",
-    "ssim_map",
 ]

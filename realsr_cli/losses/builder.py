@@ -25,6 +25,25 @@ from realsr_cli.losses.adversarial import AdversarialLoss
 from realsr_cli.losses.perceptual import PerceptualLoss
 from realsr_cli.losses.pixel import pixel_loss
 from realsr_cli.losses.ssim import MSSSIMLoss, SSIMLoss
+from realsr_cli.schema import ANY, Schema, check_keys
+
+# The keys of the ``losses:`` section and of each term (``realsr_cli.train.schema`` checks a whole train config).
+LOSS_SCHEMA: Schema = {
+    "pixel": {"type": ANY, "weight": ANY, "eps": ANY},
+    "ssim": {"weight": ANY},
+    "ms_ssim": {"weight": ANY},
+    "perceptual": {
+        "weight": ANY,
+        "layers": ANY,
+        "backbone": ANY,
+        "weights_file": ANY,
+        "criterion": ANY,
+        "use_input_norm": ANY,
+        "range_norm": ANY,
+    },
+    "gan": {"type": ANY, "weight": ANY},
+    "gt_usm": ANY,
+}
 
 
 @dataclass
@@ -52,46 +71,54 @@ def _weight(section: Any, name: str) -> float:
     return float(section.get("weight", 1.0))
 
 
+def _term(cfg: dict[str, Any], name: str) -> tuple[dict[str, Any], float] | None:
+    """``losses.<name>`` and its weight when the weight is positive (the term is built), else None."""
+    section = cfg.get(name)
+    weight = _weight(section, name)
+    return (section, weight) if section is not None and weight > 0 else None
+
+
+def _pixel(pix: dict[str, Any], override: str | None) -> nn.Module:
+    kind = override or pix.get("type", "l1")
+    extra = {"eps": float(pix["eps"])} if kind == "charbonnier" and "eps" in pix else {}
+    try:
+        return pixel_loss(kind, **extra)
+    except ValueError as exc:
+        raise PresetError(f"losses.pixel: {exc}") from None
+
+
+def _perceptual(per: dict[str, Any], vgg_weights: str | Path | None) -> PerceptualLoss:
+    try:
+        return PerceptualLoss(
+            layer_weights=per.get("layers") or {"conv5_4": 1.0},
+            backbone=per.get("backbone", "vgg19"),
+            weights=vgg_weights or per.get("weights_file"),
+            criterion=per.get("criterion", "l1"),
+            use_input_norm=bool(per.get("use_input_norm", True)),
+            range_norm=bool(per.get("range_norm", False)),
+        )
+    except ValueError as exc:
+        raise PresetError(f"losses.perceptual: {exc}") from None
+
+
 def build_losses(
     cfg: dict[str, Any], vgg_weights: str | Path | None = None, pixel_override: str | None = None
 ) -> LossSet:
     """LossSet for ``cfg`` (the ``losses`` mapping); ``vgg_weights`` overrides the VGG weights file."""
     cfg = cfg or {}
-    known = {"pixel", "ssim", "ms_ssim", "perceptual", "gan", "gt_usm"}
-    unknown = set(cfg) - known
-    if unknown:
-        raise PresetError(f"losses: unknown key(s) {sorted(unknown)} (known: {sorted(known)})")
+    check_keys(cfg, dict.fromkeys(LOSS_SCHEMA, ANY), "losses")
     losses = LossSet()
-    pix = cfg.get("pixel")
-    if _weight(pix, "pixel") > 0:
-        kind = pixel_override or pix.get("type", "l1")
-        extra = {"eps": float(pix["eps"])} if kind == "charbonnier" and "eps" in pix else {}
+    if (pix := _term(cfg, "pixel")) is not None:
+        losses.terms["pix"] = (_pixel(pix[0], pixel_override), pix[1])
+    if (term := _term(cfg, "ssim")) is not None:
+        losses.terms["ssim"] = (SSIMLoss(), term[1])
+    if (term := _term(cfg, "ms_ssim")) is not None:
+        losses.terms["ms_ssim"] = (MSSSIMLoss(), term[1])
+    if (per := _term(cfg, "perceptual")) is not None:
+        losses.terms["percep"] = (_perceptual(per[0], vgg_weights), per[1])
+    if (gan := _term(cfg, "gan")) is not None:
         try:
-            losses.terms["pix"] = (pixel_loss(kind, **extra), _weight(pix, "pixel"))
-        except ValueError as exc:
-            raise PresetError(f"losses.pixel: {exc}") from None
-    if _weight(cfg.get("ssim"), "ssim") > 0:
-        losses.terms["ssim"] = (SSIMLoss(), _weight(cfg["ssim"], "ssim"))
-    if _weight(cfg.get("ms_ssim"), "ms_ssim") > 0:
-        losses.terms["ms_ssim"] = (MSSSIMLoss(), _weight(cfg["ms_ssim"], "ms_ssim"))
-    per = cfg.get("perceptual")
-    if _weight(per, "perceptual") > 0:
-        try:
-            module = PerceptualLoss(
-                layer_weights=per.get("layers") or {"conv5_4": 1.0},
-                backbone=per.get("backbone", "vgg19"),
-                weights=vgg_weights or per.get("weights_file"),
-                criterion=per.get("criterion", "l1"),
-                use_input_norm=bool(per.get("use_input_norm", True)),
-                range_norm=bool(per.get("range_norm", False)),
-            )
-        except ValueError as exc:
-            raise PresetError(f"losses.perceptual: {exc}") from None
-        losses.terms["percep"] = (module, _weight(per, "perceptual"))
-    gan = cfg.get("gan")
-    if _weight(gan, "gan") > 0:
-        try:
-            losses.gan = AdversarialLoss(gan.get("type", "standard"), _weight(gan, "gan"))
+            losses.gan = AdversarialLoss(gan[0].get("type", "standard"), gan[1])
         except ValueError as exc:
             raise PresetError(f"losses.gan: {exc}") from None
     if not losses.terms and losses.gan is None:

@@ -7,7 +7,8 @@ basicsr/losses/basic_loss.py ``PerceptualLoss``). Weights are torchvision's Imag
 ``vgg19-dcbb9e9d.pth`` in torch hub's cache, or ``--vgg-weights FILE``; a file holding only ``features.*``
 works too). Nothing is downloaded. ``backbone: vgg16`` (torchvision ``vgg16-397923af.pth`` or the
 features-only ``vgg16-features.pth``) is accepted as an offline substitute: there, ``convN_4`` layer names
-map to the block's last convolution ``convN_3``.
+map to the block's last convolution ``convN_3``. :func:`find_vgg_weights` / :func:`load_vgg_features` are the
+package's one way to VGG weights (DSGAN's LPIPS-VGG16 loss uses them too).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from realsr_cli.weights import find_weights
 _BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 WEIGHT_FILES = {"vgg19": ["vgg19-dcbb9e9d.pth"], "vgg16": ["vgg16-397923af.pth", "vgg16-features.pth"]}
 VGG_ENV = "REALSR_VGG_WEIGHTS"
+VGG_ENVS = {"vgg19": (VGG_ENV,), "vgg16": ("REALSR_VGG16_WEIGHTS", VGG_ENV)}
+SHARED_WEIGHTS = Path(__file__).resolve().parents[2].parent / "shared" / "weights"  # a checkout's ../shared/weights
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -62,15 +65,27 @@ def make_vgg_features(backbone: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def load_vgg_features(backbone: str = "vgg19", weights: str | Path | None = None) -> nn.Sequential:
-    """The ImageNet VGG feature stack, weights found offline (``find_weights``) or from ``weights``."""
-    path = find_weights(
+def find_vgg_weights(backbone: str = "vgg19", explicit: str | Path | None = None, purpose: str | None = None) -> Path:
+    """The VGG weights file: ``explicit``, else ``$REALSR_VGG_WEIGHTS`` (vgg16: ``$REALSR_VGG16_WEIGHTS`` first),
+    ``$REALSR_WEIGHTS_DIR``, torch hub's cache, ``~/.cache/realsr/weights`` and a checkout's ``../shared/weights``."""
+    if backbone not in WEIGHT_FILES:
+        raise ValueError(f"unknown perceptual backbone {backbone!r} (vgg19 or vgg16)")
+    return find_weights(
         WEIGHT_FILES[backbone],
-        purpose=f"the perceptual loss ({backbone})",
-        explicit=weights,
-        env_var=VGG_ENV,
+        purpose=purpose or f"the perceptual loss ({backbone})",
+        explicit=explicit,
+        env_var=VGG_ENVS[backbone],
         option="--vgg-weights",
+        folders=(SHARED_WEIGHTS,),
     )
+
+
+def load_vgg_features(
+    backbone: str = "vgg19", weights: str | Path | None = None, purpose: str | None = None
+) -> nn.Sequential:
+    """The ImageNet VGG feature stack, weights from ``weights`` or found offline (:func:`find_vgg_weights`); a file
+    of torchvision's whole VGG or of its ``features`` only (keys with or without the ``features.`` prefix)."""
+    path = find_vgg_weights(backbone, weights, purpose)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unreadable or unsafe (weights_only refuses code) is one clear line
@@ -81,7 +96,7 @@ def load_vgg_features(backbone: str = "vgg19", weights: str | Path | None = None
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise WeightsNotFoundError(f"{path}: not torchvision {backbone} weights (a {type(state).__name__})")
-    feats = {k[len("features.") :]: v for k, v in state.items() if isinstance(k, str) and k.startswith("features.")}
+    feats = {k.removeprefix("features."): v for k, v in state.items() if isinstance(k, str) and _is_feature_key(k)}
     net = make_vgg_features(backbone)
     expected = set(net.state_dict())
     if set(feats) != expected:
@@ -91,8 +106,16 @@ def load_vgg_features(backbone: str = "vgg19", weights: str | Path | None = None
     return net
 
 
+def _is_feature_key(key: str) -> bool:
+    """``features.N.weight`` (torchvision's VGG) or ``N.weight`` (a saved ``features`` stack)."""
+    return key.startswith("features.") or key.split(".", 1)[0].isdigit()
+
+
 class VGGFeatureExtractor(nn.Module):
     """Frozen VGG returning the named layers' outputs (``conv*`` = before activation)."""
+
+    mean: Tensor  # buffers (ImageNet normalisation)
+    std: Tensor
 
     def __init__(
         self,

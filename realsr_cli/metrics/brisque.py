@@ -30,7 +30,7 @@ SKIMAGE_GRAY = (0.2125, 0.7154, 0.0721)
 
 
 class _NoGlobals(pickle.Unpickler):
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+    def find_class(self, module: str, name: str):  # pickle protocol
         raise pickle.UnpicklingError(f"refusing global {module}.{name} in a parameter file")
 
 
@@ -145,7 +145,7 @@ def to_gray_skimage(x: torch.Tensor) -> np.ndarray:
         a = np.multiply(u8, 1.0 / 255.0)
     if a.shape[0] in (1, 2):
         return a[0]
-    return np.moveaxis(a[:3], 0, -1) @ np.array(SKIMAGE_GRAY)
+    return np.ascontiguousarray(np.moveaxis(a[:3], 0, -1)) @ np.array(SKIMAGE_GRAY)  # as rgb2gray: (H, W, 3) rows
 
 
 def brisque(x: torch.Tensor, crop_border: int = 0) -> torch.Tensor:

@@ -7,7 +7,9 @@
 - SSIM: Wang, Bovik, Sheikh, Simoncelli, "Image quality assessment: from error visibility to structural similarity",
   IEEE TIP 2004, and their ``ssim_index.m``: 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, the 'valid'
   region of the filtered maps, computed per channel and averaged (as BasicSR ``calculate_ssim`` and scikit-image
-  ``structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``).
+  ``structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``). The package's one
+  SSIM: :func:`ssim_terms` is differentiable, and the SSIM / MS-SSIM training losses (``realsr_cli.losses.ssim``)
+  are built on it.
 - The AIM 2020 Real Image SR challenge score ``PSNR / 50 + (SSIM - 0.4) / 0.6`` (Wei et al., AIM 2020 Challenge on
   Real Image Super-Resolution, ECCVW 2020).
 
@@ -103,11 +105,16 @@ def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def ssim_map(sr: torch.Tensor, gt: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """SSIM map (B, C, H - window + 1, W - window + 1) of prepared float tensors in [0, 1]."""
+def ssim_terms(
+    sr: torch.Tensor, gt: torch.Tensor, window: int = 11, sigma: float = 1.5
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """SSIM's luminance and contrast-structure numerators and denominators, maps (B, C, H - window + 1,
+    W - window + 1) of float tensors in [0, 1], in their precision; differentiable (the training losses use them).
+
+    SSIM = (lum_num * cs_num) / (lum_den * cs_den); MS-SSIM's contrast-structure term is cs_num / cs_den."""
     c1, c2 = (0.01 * 1.0) ** 2, (0.03 * 1.0) ** 2
-    g = gaussian_window(window, sigma, dtype=sr.dtype, device=sr.device)
-    # One conv pass over the five stacked moment maps.
+    g = gaussian_window(window, sigma, dtype=torch.float64, device=sr.device).to(sr.dtype)
+    # One filtering pass over the five stacked moment maps.
     c = sr.shape[1]
     sr, gt = torch.broadcast_tensors(sr, gt)
     stacked = torch.cat([sr, gt, sr * sr, gt * gt, sr * gt], dim=1)
@@ -115,9 +122,13 @@ def ssim_map(sr: torch.Tensor, gt: torch.Tensor, window: int = 11, sigma: float 
     sigma_x = xx - mu_x**2
     sigma_y = yy - mu_y**2
     sigma_xy = xy - mu_x * mu_y
-    num = (2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)
-    den = (mu_x**2 + mu_y**2 + c1) * (sigma_x + sigma_y + c2)
-    return num / den
+    return 2 * mu_x * mu_y + c1, mu_x**2 + mu_y**2 + c1, 2 * sigma_xy + c2, sigma_x + sigma_y + c2
+
+
+def ssim_map(sr: torch.Tensor, gt: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """SSIM map (B, C, H - window + 1, W - window + 1) of float tensors in [0, 1]; differentiable."""
+    lum_num, lum_den, cs_num, cs_den = ssim_terms(sr, gt, window, sigma)
+    return (lum_num * cs_num) / (lum_den * cs_den)
 
 
 def ssim(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -40,8 +41,9 @@ def find_backbone(net: str, weights: str | Path | None = None) -> Path:
     )
 
 
-def _load_backbone(model: torch.nn.Module, path: Path) -> None:
-    """Copy torchvision ``features.<i>.*`` tensors into the lpips slices (which keep torchvision's indices)."""
+def _load_backbone(model: Any, path: Path) -> None:
+    """Copy torchvision ``features.<i>.*`` tensors into the lpips slices (which keep torchvision's indices) of
+    ``model``, an ``lpips.LPIPS`` (an untyped package)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets one clear line

@@ -74,9 +74,10 @@ def hash_matches(digest: str, expected: str) -> bool:
 def verify_cached(path: Path, expected: str | None, url: str | None = None) -> str:
     """Check ``path`` against ``expected`` (publisher's hash) or its record; record it on first use. Its sha256."""
     entry = read_record(path.parent).get(path.name)
-    fresh = isinstance(entry, dict) and all(entry.get(k) == v for k, v in _stamp(path).items())
-    digest = entry["sha256"] if fresh else sha256_of(path)
-    known = expected or (entry.get("sha256") if isinstance(entry, dict) else None)
+    record = entry if isinstance(entry, dict) else {}
+    fresh = bool(record) and all(record.get(k) == v for k, v in _stamp(path).items())
+    digest = record["sha256"] if fresh else sha256_of(path)
+    known = expected or record.get("sha256")
     if known and not hash_matches(digest, known):
         source = "the published hash" if expected else "the hash recorded at first use"
         raise InputError(
@@ -84,7 +85,7 @@ def verify_cached(path: Path, expected: str | None, url: str | None = None) -> s
             "the file is corrupt or was replaced; delete it and fetch it again"
         )
     if not fresh:
-        remember(path, digest, url or (entry.get("url") if isinstance(entry, dict) else None))
+        remember(path, digest, url or record.get("url"))
     return digest
 
 

@@ -36,7 +36,7 @@ def _open(url: str, offset: int):
     request = urllib.request.Request(url, headers={"User-Agent": f"realsr/{__version__}"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
-    return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 - https/http URLs of weights files
+    return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # https/http URLs of weights files
 
 
 def _hash_prefix(part: Path, digest: Any) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from realsr_cli.errors import InputError
-from realsr_cli.models.loading import SRModel, default_model_path, load_sr_model
+from realsr_cli.models.loading import SRModel, default_model_path, load_model, load_sr_model
 
 DENOISE_ENDS = ("", "strong")  # default_model_path variants of --denoise 0 (the default model) and 1
 
@@ -79,11 +79,12 @@ def default_denoise_model(strength: float, device: str | torch.device = "cpu", s
 
 def write_interpolated(first: str | Path, second: str | Path, weight: float, out: str | Path, overwrite: bool) -> Path:
     """Write the DNI blend of two model files of one architecture as a ``model.pt`` (their EMA weights, if any)."""
-    from realsr_cli.models.checkpoint import load_model, save_model
+    from realsr_cli.models.checkpoint import save_model
 
     if not 0.0 <= weight <= 1.0:
         raise InputError(f"--weight {weight}: must be between 0 and 1")
-    (net_a, info_a), (net_b, info_b) = load_model(first), load_model(second)
+    purpose = "models interpolate (it writes a model.pt)"
+    (net_a, info_a), (net_b, info_b) = load_model(first, purpose=purpose), load_model(second, purpose=purpose)
     if (info_a.arch, info_a.arch_args, info_a.scale) != (info_b.arch, info_b.arch_args, info_b.scale):
         raise InputError(
             f"{second}: {info_b.arch} {info_b.arch_args} x{info_b.scale} does not match {first}: "

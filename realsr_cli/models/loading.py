@@ -1,22 +1,29 @@
-"""Loading any SR model file for inference: this tool's ``model.pt``, published checkpoints, and ``default``.
+"""The one model loader: :func:`load_sr_model` reads every model file for every subcommand (``upscale``,
+``profile --model``, ``make-pairs --hr-upscaler``, ``train-sr --init`` and ``--export``, ``models interpolate``).
 
-- ``model.pt`` (format "realsr-model") and published ESRGAN (old ``model.N`` keys), BasicSR / Real-ESRGAN
-  (``params`` / ``params_ema``) ``.pth`` and ``.safetensors`` files whose keys match an architecture of this tool
-  (RRDBNet, SRVGGNetCompact, MSRResNet) go through :func:`realsr_cli.models.checkpoint.load_model`;
+- ``model.pt`` (format "realsr-model", :mod:`realsr_cli.models.checkpoint`), and the ``.safetensors`` that
+  ``train-sr --export`` writes (its header records the architecture), load as written;
+- published ESRGAN (old ``model.N`` keys), BasicSR / Real-ESRGAN (``params`` / ``params_ema``), KAIR and official
+  EDSR / RCAN / RFDN / PAN files, as ``.pth`` or ``.safetensors``, whose keys one of this tool's architectures
+  recognises, load as that architecture (:func:`realsr_cli.archs.detect_arch`: each registry entry names its
+  detection, key conversion and hyper-parameter inference, beside the arch);
 - anything else is handed to spandrel (github.com/chaiNNer-org/spandrel, ``ModelLoader().load_from_state_dict``),
   which recognises dozens of community architectures (SwinIR, HAT, DAT, OmniSR, SPAN, ...) by their keys;
 - a name from ``realsr models list`` or an http(s) URL resolves to a verified file in torch hub's cache
-  (:func:`realsr_cli.models.zoo.resolve_model`, shared with ``load_model``);
+  (:func:`realsr_cli.models.zoo.resolve_model`);
 - ``default`` is the small model shipped in the package at ``realsr_cli/models/default/default_x{2,4}.pt``, or the
   file (or folder holding ``default_x{s}.pt``) named by ``$REALSR_DEFAULT_MODEL``;
 - ``bicubic``, ``lanczos``, ``bilinear`` and ``nearest`` are parameter-free interpolations at any integer scale
   (:mod:`realsr_cli.models.classical`).
 
 Every file is read with ``torch.load(..., weights_only=True)`` (or safetensors): no pickled code is executed.
+:func:`load_model` is the view for uses that need a network of this tool's own architectures (training from it,
+interpolating into a ``model.pt``): other models are refused there, naming the file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,11 +33,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from realsr_cli.archs import REGISTRY, arch_spec, build_arch, detect_arch, list_archs
+from realsr_cli.batch import error_text
 from realsr_cli.errors import InputError, WeightsNotFoundError
+from realsr_cli.models.checkpoint import FORMAT, FORMAT_VERSION, own_state, read_header
 
 DEFAULT_ENV = "REALSR_DEFAULT_MODEL"
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_SCALES = (2, 4)
+WRAPPER_KEYS = ("state_dict", "model", "net", "generator")  # after params_ema / params (BasicSR)
 
 
 @dataclass
@@ -49,6 +60,12 @@ class SRModel:
     multiple_of: int = 1
     context: int = 0  # LR pixels of tile context an exact tiled output needs (at least; 0: not known)
     meta: dict[str, Any] = field(default_factory=dict)
+    arch_args: dict[str, Any] = field(default_factory=dict)  # constructor arguments (this tool's architectures)
+
+    @property
+    def network(self) -> nn.Module:
+        """The bare network (spandrel's own module for community models), for profiling and exporting weights."""
+        return self.module.net if isinstance(self.module, _SpandrelModule) else self.module
 
 
 class _SpandrelModule(nn.Module):
@@ -97,17 +114,12 @@ def default_model_path(scale: int = 4, variant: str = "") -> Path:
     return path
 
 
-def read_state(path: Path) -> dict[str, Any]:
-    """A checkpoint's top-level dict, read safely (weights_only / safetensors)."""
+def read_model_file(path: Path) -> dict[str, Any]:
+    """A model file's top-level dict, read safely (``torch.load(weights_only=True)`` or safetensors)."""
     if not path.is_file():
         raise InputError(f"{path}: model file not found (nor a name from 'realsr models list' or a URL)")
     try:
-        if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import load_file
-
-            obj: Any = load_file(str(path))
-        else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj: Any = _read_safetensors(path) if path.suffix.lower() == ".safetensors" else _read_torch(path)
     except Exception as exc:  # noqa: BLE001 - unreadable/unsafe files become one clear line
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InputError(f"{path}: not a readable model file ({type(exc).__name__}: {text[:200]})") from None
@@ -116,50 +128,111 @@ def read_state(path: Path) -> dict[str, Any]:
     return obj
 
 
-def _state_dict_of(obj: dict[str, Any]) -> dict[str, torch.Tensor]:
-    for key in ("params_ema", "params", "state_dict", "model", "net", "generator"):
+def _read_torch(path: Path) -> Any:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _read_safetensors(path: Path) -> dict[str, Any]:
+    """The tensors; as a ``model.pt`` dict when the header is one ``train-sr --export`` wrote for its own arch."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), "pt") as handle:
+        header = handle.metadata() or {}
+    if header.get("format") != "realsr" or header.get("arch") not in REGISTRY:
+        return tensors
+    args = json.loads(header.get("arch_args") or "{}")
+    scale = int(header["scale"]) if str(header.get("scale", "")).isdigit() else None
+    meta = {"source": str(path), "exported": True}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "arch": header["arch"], "arch_args": args,
+            "scale": scale, "params": tensors, "meta": meta}  # fmt: skip
+
+
+def state_dict_of(path: Path, obj: dict[str, Any], prefer_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The weights in a published file: ``params_ema`` / ``params`` (BasicSR), a wrapper (``state_dict``, ``model``,
+    ``net``, ``generator``), or the file's own tensors; ``module.`` prefixes (``nn.DataParallel``) dropped."""
+    order = ("params_ema", "params") if prefer_ema else ("params", "params_ema")
+    for key in (*order, *WRAPPER_KEYS):
         inner = obj.get(key)
         if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-            return inner
-    return {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+            return _strip_module(inner)
+    state = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not state:
+        raise InputError(f"{path}: no weights found in the file (keys: {', '.join(map(str, list(obj)[:6]))})")
+    return _strip_module(state)
 
 
-def _own_arch(obj: dict[str, Any]) -> bool:
-    from realsr_cli.models.checkpoint import FORMAT, detect_arch
+def _strip_module(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    if all(k.startswith("module.") for k in state):
+        return {k[len("module.") :]: v for k, v in state.items()}
+    return state
 
-    return obj.get("format") == FORMAT or detect_arch(_state_dict_of(obj)) is not None
+
+def _build(path: Path, arch: str, args: dict[str, Any], scale: int, state: dict[str, torch.Tensor]) -> nn.Module:
+    """``arch`` x``scale`` built from ``args`` with ``state`` loaded strictly; impossible files are one line."""
+    try:
+        module = build_arch(arch, scale=scale, **args)
+    except Exception as exc:  # noqa: BLE001 - impossible arguments (num_feat: -4, unknown keys) from the file
+        problem = error_text(exc)[:200]
+        raise InputError(f"{path}: cannot build {arch} x{scale} from the file's arguments {args} ({problem})") from None
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise InputError(f"{path}: weights do not fit {arch} {args} x{scale}: {' '.join(first[:2])[:300]}") from None
+    return module
 
 
-def _load_own(path: Path, device: torch.device, name: str) -> SRModel:
-    from realsr_cli.models.checkpoint import load_model
-
-    module, info = load_model(path, device)
+def _registered(
+    path: Path, arch: str, args: dict[str, Any], scale: int, state: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> SRModel:
     return SRModel(
-        module=module,
-        scale=int(info.scale),
-        name=name,
-        arch=info.arch,
+        module=_build(path, arch, args, scale, state),
+        scale=scale,
+        name=path.name,
+        arch=arch,
         source=str(path),
-        in_channels=int(info.arch_args.get("num_in_ch", info.arch_args.get("in_nc", 3))),
-        out_channels=int(info.arch_args.get("num_out_ch", info.arch_args.get("out_nc", 3))),
-        meta=dict(info.meta),
+        in_channels=int(args.get("num_in_ch", args.get("in_nc", 3))),
+        out_channels=int(args.get("num_out_ch", args.get("out_nc", 3))),
+        meta=meta,
+        arch_args=args,
     )
 
 
-def _load_spandrel(path: Path, obj: dict[str, Any], device: torch.device, name: str) -> SRModel:
+def _from_header(path: Path, obj: dict[str, Any], prefer_ema: bool) -> SRModel:
+    arch, args, scale, meta = read_header(path, obj)
+    return _registered(path, arch, args, scale, own_state(obj, prefer_ema), meta)
+
+
+def _from_published(
+    path: Path, state: dict[str, torch.Tensor], arch: str, arch_args: dict[str, Any] | None, scale: int | None
+) -> SRModel:
+    """Published weights of registered ``arch``: keys converted, arguments and scale inferred unless given."""
+    spec = arch_spec(arch)
+    try:
+        converted = spec.convert_state(state)
+        if arch_args is None:
+            args, scale = spec.infer_args(converted, state, scale)
+        else:
+            args, scale = dict(arch_args), int(scale or 4)
+    except (KeyError, ValueError, IndexError) as exc:  # weights of another layout than the named arch's
+        raise InputError(f"{path}: cannot read the weights as {spec.name} ({error_text(exc)[:200]})") from None
+    return _registered(path, spec.name, args, int(scale), converted, {"source": str(path), "foreign": True})
+
+
+def _from_spandrel(path: Path, state: dict[str, torch.Tensor]) -> SRModel:
+    """A community architecture spandrel recognises by its keys."""
     try:
         from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
     except ImportError:  # pragma: no cover - spandrel is a declared dependency
         raise InputError(f"{path}: architecture not recognised (install spandrel for community models)") from None
-    state = _state_dict_of(obj)
-    if not state:
-        raise InputError(f"{path}: no weights found in the file (keys: {', '.join(map(str, list(obj)[:6]))})")
     try:
         descriptor = ModelLoader().load_from_state_dict(state)
     except UnsupportedModelError:
         raise InputError(
-            f"{path}: unknown model architecture (neither this tool's nor one spandrel recognises; "
-            f"first keys: {', '.join(list(state)[:3])})"
+            f"{path}: unknown model architecture (first keys: {', '.join(list(state)[:3])}; "
+            f"an unknown architecture to both this tool and spandrel)"
         ) from None
     except Exception as exc:  # noqa: BLE001 - malformed weights of a known architecture
         raise InputError(f"{path}: weights could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
@@ -167,11 +240,10 @@ def _load_spandrel(path: Path, obj: dict[str, Any], device: torch.device, name: 
         raise InputError(
             f"{path}: a {descriptor.architecture.name} {descriptor.purpose} model, not a super-resolution one"
         )
-    descriptor.eval().to(device)
     return SRModel(
         module=_SpandrelModule(descriptor),
         scale=int(descriptor.scale),
-        name=name,
+        name=path.name,
         arch=f"spandrel:{descriptor.architecture.id}",
         source=str(path),
         in_channels=int(descriptor.input_channels),
@@ -182,29 +254,71 @@ def _load_spandrel(path: Path, obj: dict[str, Any], device: torch.device, name: 
     )
 
 
-def load_sr_model(spec: str | Path, device: str | torch.device = "cpu", scale: int | None = None) -> SRModel:
-    """Load ``spec`` ("default", an interpolation name, a model file, a zoo name or a URL: ``resolve_model``) onto
-    ``device`` in eval mode."""
-    device = torch.device(device)
+def model_file(spec: str | Path, scale: int | None = None) -> tuple[Path, str]:
+    """(file, display name) of ``spec``: "default" (x``scale``), a file, a run folder holding ``model.pt``, a zoo
+    name or a URL (:func:`realsr_cli.models.zoo.resolve_model`)."""
+    if str(spec) == "default":
+        return default_model_path(scale or 4), "default"
+    from realsr_cli.models.zoo import resolve_model
+
+    path = resolve_model(spec)
+    if not path.is_dir():
+        return path, path.name
+    if not (path / "model.pt").is_file():
+        raise InputError(f"{path}: a folder without model.pt; pass the model file itself")
+    return path / "model.pt", path.name
+
+
+def load_sr_model(
+    spec: str | Path,
+    device: str | torch.device = "cpu",
+    scale: int | None = None,
+    *,
+    arch: str | None = None,
+    arch_args: dict[str, Any] | None = None,
+    prefer_ema: bool = True,
+    frozen: bool = True,
+) -> SRModel:
+    """Load ``spec`` ("default", an interpolation name, a model file or run folder, a zoo name or a URL) onto
+    ``device`` in eval mode (parameters frozen unless ``frozen=False``).
+
+    ``scale``: the wanted scale, for "default" and interpolations, and for published weights whose shapes leave it
+    open (PAN x2 / x3); a file's own scale otherwise wins (callers compare). ``arch`` / ``arch_args``: read a
+    published file as that registered architecture (with those arguments) instead of recognising it."""
     from realsr_cli.models.classical import interpolation_model, is_interpolator
 
     if is_interpolator(spec):
         return interpolation_model(str(spec), scale or 4)
-    if str(spec) == "default":
-        path, name = default_model_path(scale or 4), "default"
+    path, name = model_file(spec, scale)
+    obj = read_model_file(path)
+    if obj.get("format") == FORMAT:
+        model = _from_header(path, obj, prefer_ema)
     else:
-        from realsr_cli.models.zoo import resolve_model
-
-        path = resolve_model(spec)
-        name = path.name
-        if path.is_dir():
-            candidate = path / "model.pt"
-            if not candidate.is_file():
-                raise InputError(f"{path}: a folder without model.pt; pass the model file itself")
-            path = candidate
-    obj = read_state(path)
-    model = _load_own(path, device, name) if _own_arch(obj) else _load_spandrel(path, obj, device, name)
-    model.module.eval()
-    for param in model.module.parameters():
-        param.requires_grad_(False)
+        state = state_dict_of(path, obj, prefer_ema)
+        arch = arch or detect_arch(state)
+        model = _from_published(path, state, arch, arch_args, scale) if arch else _from_spandrel(path, state)
+    model.name = name
+    model.module.eval().to(torch.device(device))
+    model.module.requires_grad_(not frozen)
     return model
+
+
+def load_model(
+    spec: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    arch: str | None = None,
+    arch_args: dict[str, Any] | None = None,
+    scale: int | None = None,
+    prefer_ema: bool = True,
+    purpose: str = "this",
+) -> tuple[nn.Module, SRModel]:
+    """(network, its SRModel) for uses that need one of this tool's architectures (``purpose``: train-sr --init,
+    models interpolate, ...): :func:`load_sr_model` with gradients on; any other model is refused naming the file."""
+    model = load_sr_model(spec, device, scale, arch=arch, arch_args=arch_args, prefer_ema=prefer_ema, frozen=False)
+    if model.arch not in REGISTRY:
+        raise InputError(
+            f"{model.source}: a {model.arch} model; {purpose} needs one of this tool's architectures "
+            f"({', '.join(list_archs('sr'))})"
+        )
+    return model.module, model

@@ -9,7 +9,7 @@ are spawned processes (one torch thread each); each builds the mode once.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -17,14 +17,14 @@ from typing import Any
 
 import torch
 
-from realsr_cli.batch import describe_error, error_text
-from realsr_cli.console import error_line, make_progress
+from realsr_cli.batch import BatchResult, Failure, failures_json, run_batch
 from realsr_cli.errors import InputError, OutputExistsError, RealSRError
 from realsr_cli.io.guard import is_input
 from realsr_cli.io.images import to_float, write_image
 from realsr_cli.io.paths import collect_inputs
+from realsr_cli.io.tensors import to_pixels
 from realsr_cli.pairs.crop import Box, check_patch_options, is_flat, patch_boxes
-from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, to_pixels, write_manifest
+from realsr_cli.pairs.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from realsr_cli.pairs.modes import Mode, Source, build_mode
 from realsr_cli.pairs.shards import check_shard_output, run_fingerprint, write_shard
 from realsr_cli.seeding import item_rng
@@ -90,13 +90,12 @@ class SourceResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     flat_skipped: int = 0
     cropped_from: tuple[int, int] | None = None
-    error: str | None = None
 
 
 @dataclass
 class PairsResult:
     records: list[dict[str, Any]]
-    failures: list[tuple[Path, str]]
+    failures: list[Failure]
     flat_skipped: int
     cropped: list[tuple[Path, tuple[int, int], tuple[int, int]]]
     sources: int
@@ -107,7 +106,7 @@ class PairsResult:
         return {
             "pairs": len(self.records),
             "sources": self.sources,
-            "failed": [{"path": str(p), "error": m} for p, m in self.failures],
+            "failures": failures_json(self.failures),
             "flat_skipped": self.flat_skipped,
             "cropped_to_scale": len(self.cropped),
             "mode": self.mode,
@@ -240,15 +239,8 @@ def _init_worker(config: PairsConfig, inputs: frozenset[Path]) -> None:
 
 
 def _process(source: Source) -> SourceResult:
-    """Make one source's pairs; errors are returned as one line (the batch goes on)."""
-    try:
-        return _write_pairs(_WORKER["config"], _WORKER["mode"], source, _WORKER["inputs"])
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, RealSRError):
-            raise
-        return SourceResult(source, error=describe_error(source.path, exc))
+    """Make one source's pairs with this process's mode (``_WORKER``)."""
+    return _write_pairs(_WORKER["config"], _WORKER["mode"], source, _WORKER["inputs"])
 
 
 def make_pairs(config: PairsConfig) -> PairsResult:
@@ -271,9 +263,8 @@ def make_pairs(config: PairsConfig) -> PairsResult:
         check_shard_output(config.out_dir, config.shard, run, config.overwrite)
     inputs = frozenset(s.path.resolve() for s in sources)
     mode = config.build_mode()  # validates the options (and loads models) before any work starts
-    results = _run(config, mode, sources, inputs)
-    position = {source: i for i, source in enumerate(sources)}
-    ordered = sorted(results, key=lambda r: position[r.source])
+    batch = _run(config, mode, sources, inputs)
+    ordered = batch.results
     records = [rec for r in ordered for rec in r.records]
     if config.shard is not None:
         manifest = write_shard(Path(config.out_dir), config.shard, run, records, order, inputs)
@@ -284,7 +275,7 @@ def make_pairs(config: PairsConfig) -> PairsResult:
         _remove_stale(config.out_dir, old_records, records, inputs)
     return PairsResult(
         records=records,
-        failures=[(r.source.path, r.error) for r in ordered if r.error],
+        failures=batch.failures,
         flat_skipped=sum(r.flat_skipped for r in ordered),
         cropped=[(r.source.path, r.cropped_from, _crop_size(r)) for r in ordered if r.cropped_from and r.records],
         sources=len(sources),
@@ -298,47 +289,27 @@ def _crop_size(result: SourceResult) -> tuple[int, int]:
     return int(crop[2]), int(crop[3])
 
 
-def _run(config: PairsConfig, mode: Mode, sources: list[Source], inputs: frozenset[Path]) -> list[SourceResult]:
-    results: list[SourceResult] = []
+def _run(config: PairsConfig, mode: Mode, sources: list[Source], inputs: frozenset[Path]) -> BatchResult[SourceResult]:
+    """Every source through the batch loop: here, or in ``--workers`` spawned processes (each builds the mode)."""
     workers = min(config.workers, len(sources))
-    with make_progress(config.quiet) as progress:
-        task = progress.add_task("making pairs", total=len(sources), status="")
-
-        def done(result: SourceResult) -> None:
-            results.append(result)
-            if result.error:
-                error_line(result.error)
-            progress.update(task, advance=1, status=result.source.path.name)
-
-        if workers <= 1:
-            _WORKER.update(config=config, inputs=inputs, mode=mode)
-            try:
-                for source in sources:
-                    done(_process(source))
-            finally:
-                _WORKER.clear()
-            return results
-        context = get_context("spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs))
+    if workers <= 1:
+        _WORKER.update(config=config, inputs=inputs, mode=mode)
         try:
-            futures = {pool.submit(_process, source): source for source in sources}
-            for future in as_completed(futures):
-                done(_worker_result(future, futures[future]))
-        finally:  # on Ctrl-C or an error, do not start the queued images
-            pool.shutdown(wait=True, cancel_futures=True)
-    return results
-
-
-def _worker_result(future: Any, source: Source) -> SourceResult:
-    """A worker's result; a worker that died or could not start is a failure of its image, in one line."""
+            return _loop(config, sources)
+        finally:
+            _WORKER.clear()
+    context = get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config, inputs))
     try:
-        return future.result()
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, unpicklable results, a failed initializer
-        if os.environ.get("REALSR_DEBUG") == "1":
-            raise
-        return SourceResult(source, error=f"{source.path}: worker process failed ({error_text(exc)})")
+        return _loop(config, sources, pool)
+    finally:  # on Ctrl-C or an error, do not start the queued images
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _loop(config: PairsConfig, sources: list[Source], pool: ProcessPoolExecutor | None = None) -> BatchResult:
+    return run_batch(
+        sources, _process, path_of=lambda source: source.path, label="making pairs", quiet=config.quiet, pool=pool
+    )
 
 
 def _remove_stale(

@@ -18,7 +18,7 @@ import numpy as np
 
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
-from realsr_cli.io.images import from_float
+from realsr_cli.io.tensors import to_pixels
 from realsr_cli.pairs.crop import Box
 from realsr_cli.pairs.modes import Mode, Source, mode_from_record
 
@@ -45,11 +45,6 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
     return records
-
-
-def to_pixels(x: Any, dtype: np.dtype) -> np.ndarray:
-    """A (1, 3, H, W) float tensor as (H, W, 3) integer pixels of ``dtype``."""
-    return from_float(x[0].detach().float().cpu().numpy().transpose(1, 2, 0), dtype)
 
 
 def regenerate_pair(record: dict[str, Any], mode: Mode | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ import torch
 from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
-from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
+from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image
+from realsr_cli.io.tensors import read_tensor, to_tensor
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
 from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, resolve_jpeg, white_noise
 
@@ -58,15 +59,6 @@ class LoadedHR:
     info: dict[str, Any]
 
 
-def image_tensor(path: Path, device: torch.device | str = "cpu") -> tuple[torch.Tensor, np.dtype]:
-    """An image file as a (1, 3, H, W) float32 RGB tensor in [0, 1] (gray is repeated, alpha dropped)."""
-    image = read_image(path)
-    pixels = to_float(image.pixels)
-    pixels = pixels[:, :, :1].repeat(3, axis=2) if image.is_gray else pixels[:, :, :3]
-    tensor = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].to(device)
-    return tensor, image.pixels.dtype
-
-
 def crop_to_scale(x: torch.Tensor, scale: int) -> tuple[torch.Tensor, Box]:
     box = multiple_of_scale_box(int(x.shape[-2]), int(x.shape[-1]), scale)
     rows, cols = box.slices()
@@ -87,7 +79,8 @@ class Mode(ABC):
         return {}
 
     def load(self, source: Source) -> LoadedHR:
-        x, dtype = image_tensor(source.path, self.device)
+        image = read_image(source.path)
+        x, dtype = to_tensor(image.pixels, device=self.device), image.pixels.dtype
         info: dict[str, Any] = {"source_size": [int(x.shape[-2]), int(x.shape[-1])]}
         if source.cleanup:
             x = imresize(x, scale=1.0 / source.cleanup).clamp_(0, 1)
@@ -189,6 +182,14 @@ def _folder(flag: str, folder: Path | str | None) -> Path | None:
     return path
 
 
+def _required_folder(flag: str, folder: Path | str | None) -> Path:
+    """``_folder`` of an option the mode cannot do without (a manifest line may lack it)."""
+    path = _folder(flag, folder)
+    if path is None:
+        raise InputError(f"{flag}: a folder is needed")
+    return path
+
+
 def _file(flag: str, path: Path | str | None) -> Path | None:
     if path is None:
         return None
@@ -222,7 +223,7 @@ class KernelNoiseMode(RecipeMode):
     def __init__(
         self,
         scale: int,
-        kernels: Path,
+        kernels: Path | None,
         noise_patches: Path | None = None,
         device: str = "cpu",
         noise_model: Path | None = None,
@@ -234,7 +235,7 @@ class KernelNoiseMode(RecipeMode):
         from realsr_cli.degradations.pipeline import Degradation
         from realsr_cli.presets import load_preset
 
-        self.kernels_dir = _folder("--kernels", kernels)
+        self.kernels_dir = _required_folder("--kernels", kernels)
         self.noise_dir = _folder("--noise-patches", noise_patches)
         self.per_photo_kernels = bool(per_photo_kernels)
         # the camera kernel when the folder has one (unless --per-photo-kernels); a clear error when there are none
@@ -279,6 +280,7 @@ class KernelNoiseMode(RecipeMode):
         key = (op.get("file", "model"), quality)
         if key not in self._gains:
             if op["op"] == "noise_patch":
+                assert self.noise is not None, "noise ops are drawn by self.noise"
                 patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
                 field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
             else:
@@ -314,7 +316,8 @@ class PresetMode(RecipeMode):
         noise_model: Path | None = None,
     ) -> None:
         super().__init__(scale, device)
-        from realsr_cli.degradations.pipeline import Degradation
+        from realsr_cli.degradations.pipeline import Degradation, check_sources_used
+        from realsr_cli.degradations.recipe_schema import KERNELS, NOISE_MODEL, NOISE_PATCHES
 
         self.kernels_dir = _folder("--kernels", kernels)
         self.noise_dir = _folder("--noise-patches", noise_patches)
@@ -326,8 +329,8 @@ class PresetMode(RecipeMode):
             noise_patches_dir=self.noise_dir,
             noise_model=_file("--noise-model", noise_model),
         )
-        if noise_model is not None and not self.degradation.injects_camera_noise():
-            raise InputError(f"--noise-model: preset '{self.preset}' has no noise_patch or noise_model step to use it")
+        given = {KERNELS: kernels, NOISE_PATCHES: noise_patches, NOISE_MODEL: noise_model}
+        check_sources_used(self.degradation, given)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -345,8 +348,8 @@ class LearnedMode(RecipeMode):
 
     def __init__(self, scale: int, model_file: Path, device: str = "cpu") -> None:
         super().__init__(scale, device)
+        from realsr_cli.degradations.learned_model import load_degradation_model
         from realsr_cli.degradations.pipeline import learned_degradation
-        from realsr_cli.learn.degradation_model import load_degradation_model
 
         model_file = Path(model_file)
         if not model_file.is_file():
@@ -393,10 +396,7 @@ class AlignedMode(Mode):
         self.hr_upscaler = "none" if self.downscale_lr else str(hr_upscaler)
         self.model = None
         if self.hr_upscaler not in ("bicubic", "none"):
-            from realsr_cli.models.zoo import resolve_model
-
-            self.hr_upscaler = str(resolve_model(self.hr_upscaler).resolve())
-            self.model = _load_sr_model(Path(self.hr_upscaler), self.scale, self.device)
+            self.model, self.hr_upscaler = _hr_upscaler(self.hr_upscaler, self.scale, self.device)
 
     def options(self) -> dict[str, Any]:
         return {"aligned_lr": str(self.aligned_dir), "hr_upscaler": self.hr_upscaler, "downscale_lr": self.downscale_lr}
@@ -408,7 +408,8 @@ class AlignedMode(Mode):
         return path
 
     def load(self, source: Source) -> LoadedHR:
-        hr, dtype = image_tensor(source.path, self.device)
+        image = read_image(source.path)
+        hr, dtype = to_tensor(image.pixels, device=self.device), image.pixels.dtype
         lr_path = self.lr_file(source)
         lr = read_image(lr_path)
         if (lr.height, lr.width) != tuple(hr.shape[-2:]):
@@ -434,22 +435,23 @@ class AlignedMode(Mode):
         return out.to(self.device).clamp(0, 1)
 
     def degrade(self, hr: torch.Tensor, params: dict[str, Any], source: Source) -> torch.Tensor:
-        lr, _ = image_tensor(self.lr_file(source), self.device)
+        lr = read_tensor(self.lr_file(source), device=self.device)
         if not self.downscale_lr:
             return lr
         lr = lr[..., : int(hr.shape[-2]), : int(hr.shape[-1])]  # the HR side's multiple-of-s crop
         return imresize(lr, scale=1.0 / self.scale).clamp(0, 1)
 
 
-def _load_sr_model(path: Path, scale: int, device: torch.device) -> torch.nn.Module:
-    if not path.is_file():
-        raise InputError(f"--hr-upscaler {path}: expected 'bicubic' or a model.pt file")
-    from realsr_cli.models.checkpoint import load_model
+def _hr_upscaler(spec: str, scale: int, device: torch.device) -> tuple[torch.nn.Module, str]:
+    """(network, what to record) for ``--hr-upscaler``: any model ``upscale --model`` takes, through the one loader;
+    a file is recorded by its absolute path, ``default`` and interpolations by the file or name they resolve to."""
+    from realsr_cli.models.loading import load_sr_model
 
-    model, info = load_model(path, device=device)
-    if int(info.scale) != scale:
-        raise InputError(f"--hr-upscaler {path}: a x{info.scale} model, but -s {scale}")
-    return model.eval()
+    model = load_sr_model(spec, device, scale)
+    if int(model.scale) != scale:
+        raise InputError(f"--hr-upscaler {spec}: a x{model.scale} model, but -s {scale}")
+    recorded = model.name if model.arch == "interpolation" else str(Path(model.source).resolve())
+    return model.module, recorded
 
 
 def build_mode(
@@ -567,7 +569,8 @@ def mode_from_record(record: dict[str, Any], device: str = "cpu") -> Mode:
     if mode == "preset":
         return PresetMode(scale, opts["preset"], path("kernels"), path("noise_patches"), device, path("noise_model"))
     if mode == "learned":
-        return LearnedMode(scale, path("degradation_model"), device)
+        return LearnedMode(scale, Path(opts["degradation_model"]), device)
     if mode == "aligned":
-        return AlignedMode(scale, path("aligned_lr"), opts.get("hr_upscaler", "bicubic"), opts["downscale_lr"], device)
+        aligned = Path(opts["aligned_lr"])
+        return AlignedMode(scale, aligned, opts.get("hr_upscaler", "bicubic"), opts["downscale_lr"], device)
     raise InputError(f"unknown pair mode {mode!r} in manifest (known: {', '.join(MODES)})")

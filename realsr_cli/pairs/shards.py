@@ -66,5 +66,5 @@ def merge_shards(out_dir: Path, count: int, run: str, order: dict[str, int], inp
         if not all(p.is_file() for p in paths):
             return None
         records = [rec for p in paths for rec in read_manifest(p)]
-        records.sort(key=lambda rec: order.get(rec.get("source_key"), len(order)))  # stable: pair order kept
+        records.sort(key=lambda rec: order.get(rec.get("source_key") or "", len(order)))  # stable: pair order kept
         return write_manifest(out_dir / MANIFEST_NAME, records, overwrite=True, inputs=inputs)

@@ -41,7 +41,7 @@ class Complexity:
         return {**asdict(self), "flops": self.flops}
 
 
-def _conv_macs(module: nn.Module, output: torch.Tensor) -> int:
+def _conv_macs(module: nn.Conv2d | nn.Conv3d | nn.ConvTranspose2d, output: torch.Tensor) -> int:
     kernel = 1
     for k in module.kernel_size:
         kernel *= int(k)

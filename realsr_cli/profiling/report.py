@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -25,18 +24,14 @@ FVCORE_CPU_MAX_MACS = 200e9  # MSRResNet at 256x256 x4 (166 G) included; RRDBNet
 
 def load_images(folder: str | Path) -> list[torch.Tensor]:
     """Images of a folder/glob as (1,3,H,W) float tensors in [0,1] (gray -> RGB, alpha dropped)."""
-    from realsr_cli.io.images import read_image, to_float
     from realsr_cli.io.paths import collect_inputs
+    from realsr_cli.io.tensors import read_tensor
 
     out = []
     for item in collect_inputs(folder):
-        pixels = to_float(read_image(item.path).pixels)
-        if pixels.ndim == 2:
-            pixels = pixels[:, :, None]
-        pixels = np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels[:, :, :3]
-        if pixels.size == 0:
+        out.append(read_tensor(item.path))
+        if out[-1].numel() == 0:
             raise ImageReadError(item.path, "empty image")
-        out.append(torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None])
     return out
 
 
@@ -50,11 +45,12 @@ def _target_model(target: str, scale: int, real: bool) -> tuple[nn.Module, dict[
     from realsr_cli.models.zoo import is_model_spec
 
     path = Path(target)
-    if path.suffix in (".pt", ".pth", ".safetensors") or path.is_file() or is_model_spec(target):
-        from realsr_cli.models.checkpoint import load_model
+    model_file = path.suffix.lower() in (".pt", ".pth", ".safetensors") or path.is_file() or target == "default"
+    if model_file or is_model_spec(target):
+        from realsr_cli.models.loading import load_sr_model
 
-        model, info = load_model(target)
-        return model, {"name": path.name, "arch": info.arch, "scale": info.scale, "source": str(path)}
+        loaded = load_sr_model(target, frozen=False)  # counting takes the parameters that require gradients
+        return loaded.network, {"name": path.name, "arch": loaded.arch, "scale": loaded.scale, "source": str(path)}
     spec = arch_spec(target)
     if spec.kind != "sr":
         raise InputError(f"{spec.name} is a discriminator; profile takes SR architectures or model files")

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -86,8 +87,8 @@ def prepare(
         model = model.half()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    if compile:
-        model = torch.compile(model)
+    if compile:  # a compiled module is an nn.Module (OptimizedModule); torch types it as a callable
+        model = cast(nn.Module, torch.compile(model))
     return model
 
 

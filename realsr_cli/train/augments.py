@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from realsr_cli.errors import PresetError
+from realsr_cli.schema import ANY, check_keys, closest
 from realsr_cli.seeding import item_rng
 
 # clovaai/cutblur option.py, the MoA defaults: prob 1.0 each, these alphas, cutmixup's mixup prob 1 / alpha 1.2.
@@ -61,15 +62,15 @@ class Augmented:
 
 def _entry(name: str, options: Any) -> AugmentSpec:
     if name not in ALPHAS:
-        raise PresetError(f"data.augment: unknown augmentation {name!r} (choose from {', '.join(ALPHAS)}, moa)")
+        match = closest(str(name), ALPHAS)
+        hint = f"did you mean '{match}'? " if match else ""
+        raise PresetError(f"data.augment: unknown augmentation {name!r} ({hint}choose from {', '.join(ALPHAS)}, moa)")
     options = {} if options is None else options
     if isinstance(options, (int, float)) and not isinstance(options, bool):
         options = {"p": options}
     if not isinstance(options, dict):
         raise PresetError(f"data.augment.{name}: expected a weight or {{p, prob, alpha}}, not {options!r}")
-    unknown = set(options) - {"p", "prob", "alpha", "mixup_prob", "mixup_alpha"}
-    if unknown:
-        raise PresetError(f"data.augment.{name}: unknown key(s) {sorted(unknown)} (p, prob, alpha)")
+    check_keys(options, dict.fromkeys(("p", "prob", "alpha", "mixup_prob", "mixup_alpha"), ANY), f"data.augment.{name}")
     values = {"p": 1.0, "prob": 1.0, "alpha": ALPHAS[name], "mixup_prob": 1.0, "mixup_alpha": 1.2} | options
     for key, value in values.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
@@ -175,7 +176,7 @@ def cutblur(lr: Tensor, hr: Tensor, spec: AugmentSpec, rng: np.random.Generator)
     """A box of the LR input replaced by the bicubic-downscaled HR, or the inverse (probability 1/2 each)."""
     from realsr_cli.degradations.resize import imresize
 
-    down = imresize(hr, size=tuple(lr.shape[-2:])).clamp(0, 1).to(lr.dtype)
+    down = imresize(hr, size=(lr.shape[-2], lr.shape[-1])).clamp(0, 1).to(lr.dtype)
     top, left, ch, cw = _box(lr.shape[-2], lr.shape[-1], spec.alpha, rng)
     box = (..., slice(top, top + ch), slice(left, left + cw))
     inside = rng.random() > 0.5

@@ -24,6 +24,7 @@ from typing import Any
 
 from realsr_cli.errors import PresetError
 from realsr_cli.presets import load_preset, set_by_dotted_key
+from realsr_cli.train.schema import check_train_keys
 
 DEFAULTS: dict[str, Any] = {
     "arch": "msrresnet",
@@ -64,9 +65,6 @@ DEFAULTS: dict[str, Any] = {
     "losses": {"pixel": {"type": "l1", "weight": 1.0}},
 }
 
-# ``mode: cyclesr`` with its ``cyclesr:`` section: CycleSR joint training (realsr_cli.train.cyclesr_config)
-SECTIONS = {"kind", "name", "source", "published", "description", "mode", "cyclesr", *DEFAULTS}
-
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
@@ -83,11 +81,13 @@ def load_train_config(
     overrides: dict[str, Any] | None = None,
     sets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Defaults <- preset <- ``overrides`` (dotted keys from CLI options) <- ``--set`` assignments."""
+    """Defaults <- preset <- ``overrides`` (dotted keys from CLI options) <- ``--set`` assignments.
+
+    The preset, then the merged configuration, is checked against ``realsr_cli.train.schema``: an unknown or
+    misspelt key (``--set train.lrr=...``) is one line naming the closest valid key.
+    """
     raw = load_preset(preset, "train")
-    unknown = set(raw) - SECTIONS
-    if unknown:
-        raise PresetError(f"train preset {preset}: unknown key(s) {sorted(unknown)}")
+    check_train_keys(raw, f"train preset {preset}")
     cfg = _merge(DEFAULTS, raw)
     overrides = dict(overrides or {})
     if overrides.get("arch") and overrides["arch"] != cfg["arch"]:
@@ -102,6 +102,7 @@ def load_train_config(
             set_by_dotted_key(cfg, f"{key}={value}") if isinstance(value, str) else _set(cfg, key, value)
     for assignment in sets or []:
         set_by_dotted_key(cfg, assignment)
+    check_train_keys(cfg, "--set" if sets else "train config")
     validate(cfg)
     return cfg
 

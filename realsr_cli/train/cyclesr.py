@@ -21,6 +21,8 @@ Everything else is :class:`realsr_cli.train.trainer.Trainer`'s: EMA, schedules, 
 from __future__ import annotations
 
 import copy
+import functools
+import operator
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +32,8 @@ import torch
 from torch import Tensor
 
 from realsr_cli.batch import error_text
+from realsr_cli.degradations.learned_model import save_degradation_model
 from realsr_cli.errors import InputError
-from realsr_cli.learn.degradation_model import save_degradation_model
 from realsr_cli.learn.gan_training import GANNets, check_patch, cyclegan_step
 from realsr_cli.train.cyclesr_config import cyclesr_section, cyclesr_settings
 from realsr_cli.train.cyclesr_data import CycleSRPatches
@@ -151,7 +153,7 @@ class CycleSRTrainer(Trainer):
                 p.requires_grad_(False)
             try:
                 sr = net(fake).float()
-                return weight * sum(self.losses.reconstruction(sr, target).values())
+                return weight * functools.reduce(operator.add, self.losses.reconstruction(sr, target).values())
             finally:
                 for p in net.parameters():
                     p.requires_grad_(True)
@@ -224,7 +226,9 @@ def train_cyclesr(
             raise InputError(f"--real-lr {real}: folder not found")
         cfg = copy.deepcopy(cfg)
         cfg["cyclesr"] = {**cyclesr_section(cfg), "real_lr": str(Path(real).resolve())}
-    return train_sr(hr_dir, run_dir, cfg, resume=resume, trainer_cls=CycleSRTrainer, **kwargs)
+    result = train_sr(hr_dir, run_dir, cfg, resume=resume, trainer_cls=CycleSRTrainer, **kwargs)
+    assert isinstance(result, CycleSRResult), "CycleSRTrainer.run returns a CycleSRResult"
+    return result
 
 
 def cyclesr_summary(result: TrainResult) -> dict[str, Any]:

@@ -121,15 +121,11 @@ def cyclesr_settings(cfg: dict[str, Any]) -> CycleSRSettings:
 
 
 def validate_cyclesr(cfg: dict[str, Any]) -> None:
-    """Keys, numbers, phase lengths and the options this mode does not combine with, each one line."""
+    """Numbers, phase lengths and the options this mode does not combine with, each one line (the section's keys
+    are checked with the whole configuration's, by ``realsr_cli.train.schema``)."""
     from realsr_cli.train.config import check_number
 
     s = cyclesr_section(cfg)
-    unknown = sorted(set(s) - set(DEFAULTS)) + sorted(
-        f"translator.{k}" for k in set(s["translator"]) - set(TRANSLATOR_DEFAULTS)
-    )
-    if unknown:
-        raise PresetError(f"cyclesr: unknown key(s) {unknown}")
     for key, (kind, least) in NUMBERS.items():
         check_number(f"cyclesr.{key}", s[key], kind, least)
     for key, (kind, least) in TRANSLATOR_NUMBERS.items():

@@ -18,8 +18,9 @@ from realsr_cli.degradations.noise import add_gaussian
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.errors import InputError
 from realsr_cli.io.paths import collect_inputs
+from realsr_cli.io.tensors import read_tensor
 from realsr_cli.seeding import torch_generator
-from realsr_cli.train.data import _IndexedSamples, augment, header_size, image_tensor
+from realsr_cli.train.data import _IndexedSamples, augment, header_size
 
 
 def bicubic_lr(hr: Tensor, scale: int) -> Tensor:
@@ -72,11 +73,11 @@ class CycleSRPatches(_IndexedSamples):
 
     def __getitem__(self, k: int) -> dict[str, Tensor]:
         index, rng = self.pick(k)
-        hr = _crop(image_tensor(self.paths[index]), self.patch, rng, self.paths[index])
+        hr = _crop(read_tensor(self.paths[index], batch=False), self.patch, rng, self.paths[index])
         (hr,) = augment([hr], rng, self.flip, self.rot90)
         lr = add_input_noise(bicubic_lr(hr, self.scale), self.sigma, torch_generator(rng))
         real_path = self.real[int(rng.integers(len(self.real)))]
-        real = _crop(image_tensor(real_path), self.patch // self.scale, rng, real_path)
+        real = _crop(read_tensor(real_path, batch=False), self.patch // self.scale, rng, real_path)
         (real,) = augment([real], rng, self.flip, self.rot90)
         return {"lr": lr.contiguous(), "hr": hr, "real": real}
 

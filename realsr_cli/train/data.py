@@ -19,19 +19,9 @@ from torch.utils.data import Dataset, Sampler
 
 from realsr_cli.console import warn_line
 from realsr_cli.errors import InputError
-from realsr_cli.io.images import read_image, to_float
 from realsr_cli.io.paths import collect_inputs
+from realsr_cli.io.tensors import read_tensor
 from realsr_cli.seeding import item_rng
-
-
-def image_tensor(path: Path) -> torch.Tensor:
-    """(C,H,W) float32 RGB in [0, 1]; grey images become 3 channels, alpha is dropped."""
-    pixels = to_float(read_image(path).pixels)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return torch.from_numpy(np.ascontiguousarray(pixels[:, :, :3].transpose(2, 0, 1))).float()
 
 
 def find_pairs(folder: Path) -> list[tuple[Path, Path]]:
@@ -146,7 +136,7 @@ class PairedPatches(_IndexedSamples):
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         index, rng = self.pick(k)
         hr_path, lr_path = self.pairs[index]
-        hr, lr = image_tensor(hr_path), image_tensor(lr_path)
+        hr, lr = read_tensor(hr_path, batch=False), read_tensor(lr_path, batch=False)
         s, lp = self.scale, self.patch // self.scale
         if hr.shape[1] != lr.shape[1] * s or hr.shape[2] != lr.shape[2] * s:
             raise InputError(f"{lr_path}: LR {tuple(lr.shape[1:])} is not 1/{s} of HR {tuple(hr.shape[1:])}")
@@ -184,7 +174,7 @@ class DegradedPatches(_IndexedSamples):
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         index, rng = self.pick(k)
         path = self.paths[index]
-        hr = image_tensor(path)
+        hr = read_tensor(path, batch=False)
         p = self.patch
         if hr.shape[1] < p or hr.shape[2] < p:
             raise InputError(f"{path}: image {tuple(hr.shape[1:])} is smaller than the HR patch {p}x{p}")
@@ -216,4 +206,6 @@ class StepSampler(Sampler[int]):
 
 def validation_pairs(folder: Path) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """(stem, LR, HR) whole images of a validation folder (hr/ + lr/)."""
-    return [(hr.stem, image_tensor(lr), image_tensor(hr)) for hr, lr in find_pairs(Path(folder))]
+    return [
+        (hr.stem, read_tensor(lr, batch=False), read_tensor(hr, batch=False)) for hr, lr in find_pairs(Path(folder))
+    ]

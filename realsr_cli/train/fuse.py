@@ -64,7 +64,7 @@ def _load(path: Path) -> Any:
     if not path.is_file():
         raise InputError(f"{path}: checkpoint not found")
     try:
-        if path.suffix == ".safetensors":
+        if path.suffix.lower() == ".safetensors":
             from safetensors.torch import load_file
 
             return load_file(str(path))

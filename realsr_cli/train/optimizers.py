@@ -16,7 +16,10 @@ from torch import nn
 
 from realsr_cli.errors import PresetError
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+OPTIMIZERS: dict[str, type[torch.optim.Adam] | type[torch.optim.AdamW]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
 
 
 def optimizer_name(train: dict[str, Any]) -> str:
@@ -29,6 +32,6 @@ def optimizer_name(train: dict[str, Any]) -> str:
 
 def build_optimizer(params: Iterable[nn.Parameter], train: dict[str, Any], lr: float) -> torch.optim.Optimizer:
     """The configured optimiser over ``params`` at learning rate ``lr``."""
-    betas = tuple(float(b) for b in train["betas"])
+    beta1, beta2 = (float(b) for b in train["betas"])
     cls = OPTIMIZERS[optimizer_name(train)]
-    return cls(params, lr=float(lr), betas=betas, weight_decay=float(train["weight_decay"]))
+    return cls(params, lr=float(lr), betas=(beta1, beta2), weight_decay=float(train["weight_decay"]))

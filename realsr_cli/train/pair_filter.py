@@ -17,13 +17,13 @@ from realsr_cli.errors import InputError
 def pair_psnr(hr_path: Path, lr_path: Path) -> float:
     """PSNR (dB) of the HR image, bicubic-downscaled to the LR's size, against the LR image."""
     from realsr_cli.degradations.resize import imresize
+    from realsr_cli.io.tensors import read_tensor
     from realsr_cli.metrics import psnr
-    from realsr_cli.train.data import image_tensor
 
-    hr, lr = image_tensor(hr_path), image_tensor(lr_path)
+    hr, lr = read_tensor(hr_path, batch=False), read_tensor(lr_path, batch=False)
     if hr.shape[0] != lr.shape[0]:
         raise InputError(f"{lr_path}: {lr.shape[0]} channels but HR {hr_path.name} has {hr.shape[0]}")
-    down = imresize(hr[None].double(), size=tuple(lr.shape[-2:])).clamp(0, 1)
+    down = imresize(hr[None].double(), size=(lr.shape[-2], lr.shape[-1])).clamp(0, 1)
     return float(psnr(down, lr[None].double())[0])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, MultiStepLR
 
@@ -31,7 +32,7 @@ class CosineAnnealingRestartLR(LRScheduler):
         self.cumulative = [sum(self.periods[: i + 1]) for i in range(len(self.periods))]
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | Tensor]:
         step = self.last_epoch
         index = next((i for i, c in enumerate(self.cumulative) if step <= c), len(self.periods) - 1)
         start = self.cumulative[index - 1] if index > 0 else 0

@@ -21,11 +21,14 @@ CHECKPOINT_FORMAT = "realsr-train-state"
 
 
 def rng_state() -> dict[str, Any]:
+    numpy_state = np.random.get_state(legacy=True)
+    if not isinstance(numpy_state, tuple):  # legacy=True: ('MT19937', keys, pos, has_gauss, cached_gaussian)
+        raise TypeError("numpy returned a non-legacy random state")
     state = {
         "python": list(random.getstate()[1]),
         "python_pos": random.getstate()[2],
-        "numpy": np.random.get_state()[1].tolist(),
-        "numpy_pos": int(np.random.get_state()[2]),
+        "numpy": numpy_state[1].tolist(),
+        "numpy_pos": int(numpy_state[2]),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():

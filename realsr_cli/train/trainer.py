@@ -15,9 +15,11 @@ and validation metrics against iterations), ``config.yaml``, ``tb/`` (TensorBoar
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
+import operator
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ import torch
 import yaml
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 
 from realsr_cli import __version__
@@ -113,25 +116,28 @@ def build_discriminator(cfg: dict[str, Any]) -> nn.Module:
 
 
 def load_init(model: nn.Module, path: str | Path, cfg: dict[str, Any]) -> None:
-    """Start the generator from ``path`` (realsr model.pt, or a BasicSR/ESRGAN weights file of the same arch)."""
-    from realsr_cli.models.checkpoint import load_model
+    """Start the generator from ``path`` (any model file of one of this tool's architectures: model.pt, a
+    BasicSR/ESRGAN weights file, a zoo name, a URL, ``default``); other architectures are refused naming the file."""
+    from realsr_cli.models.loading import load_model
 
-    src, info = load_model(path, "cpu", arch=cfg["arch"], arch_args=None, scale=int(cfg["scale"]))
+    src, info = load_model(path, "cpu", scale=int(cfg["scale"]), purpose="train-sr --init")
     try:
         model.load_state_dict(src.state_dict())
     except RuntimeError:
-        raise InputError(f"{path}: weights ({info.arch} {info.arch_args}) do not fit {cfg['arch']}") from None
+        have = f"{info.arch} {info.arch_args} x{info.scale}"
+        raise InputError(f"{path}: weights ({have}) do not fit {cfg['arch']} x{cfg['scale']}") from None
 
 
 def make_dataset(data_dir: Path, cfg: dict[str, Any], seed: int):
     data, scale = cfg["data"], int(cfg["scale"])
     patch, flip, rot = int(data["patch_size"]), bool(data["flip"]), bool(data["rot90"])
     if data.get("degrade_preset"):
-        from realsr_cli.degradations.pipeline import Degradation
+        from realsr_cli.degradations.pipeline import Degradation, check_sources_used
+        from realsr_cli.degradations.recipe_schema import KERNELS, NOISE_PATCHES
 
-        deg = Degradation.from_preset(
-            data["degrade_preset"], kernels_dir=data.get("kernels_dir"), noise_patches_dir=data.get("noise_dir")
-        )
+        folders = {KERNELS: data.get("kernels_dir"), NOISE_PATCHES: data.get("noise_dir")}
+        deg = Degradation.from_preset(data["degrade_preset"], folders[KERNELS], folders[NOISE_PATCHES])
+        check_sources_used(deg, folders, {KERNELS: "data.kernels_dir", NOISE_PATCHES: "data.noise_dir"})
         return DegradedPatches(data_dir, deg, scale, patch, seed, flip, rot)
     return PairedPatches(data_dir, scale, patch, seed, flip, rot, min_psnr=data.get("min_pair_psnr"))
 
@@ -145,7 +151,7 @@ class Trainer:
         run_dir: Path,
         cfg: dict[str, Any],
         *,
-        val_dir: Path | None = None,
+        val_dir: str | Path | None = None,
         device: str = "auto",
         seed: int = 0,
         resume: bool = False,
@@ -155,7 +161,7 @@ class Trainer:
         overwrite: bool = False,
         iters: int | None = None,
     ) -> None:
-        self.data_dir, self.run_dir, self.val_dir = Path(data_dir), Path(run_dir), val_dir and Path(val_dir)
+        self.data_dir, self.run_dir, self.val_dir = Path(data_dir), Path(run_dir), Path(val_dir) if val_dir else None
         self.quiet, self.seed = quiet, int(seed)
         self.overwrite, self.resumed = bool(overwrite), bool(resume)
         self.ckpt_path = self.run_dir / "checkpoints" / "latest.pt"
@@ -196,7 +202,8 @@ class Trainer:
 
         self.opt_g = build_optimizer(self.net_g.parameters(), tcfg, float(tcfg["lr"]))
         self.sched_g = build_scheduler(self.opt_g, tcfg["scheduler"])
-        self.opt_d = self.sched_d = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        self.sched_d: LRScheduler | None = None
         if self.net_d is not None:
             self.opt_d = build_optimizer(self.net_d.parameters(), tcfg, float(tcfg["lr_d"]))
             self.sched_d = build_scheduler(self.opt_d, tcfg["scheduler"])
@@ -216,14 +223,14 @@ class Trainer:
         self.augment = BatchAugment(cfg["data"].get("augment"), self.seed)
         self.val_set = load_validation_set(self.val_dir) if self.val_dir else []
         best = self._best_metric_name()
-        if self.val_set:
+        if self.val_dir and self.val_set:
             check_validation(self.val_dir, self.val_set, best, self.scale)
         has_gt = all(item.hr is not None for item in self.val_set)
         # built before training so that missing LPIPS weights fail fast, not at the first validation
         want_lpips = bool(self.val_set) and has_gt and bool(tcfg.get("val_lpips")) and self.dist.main
         self.lpips = self._lpips() if want_lpips else None
         self.val_metrics = validation_metrics(self.val_set, best, self.lpips is not None) if self.val_set else ()
-        self._tb = None
+        self._tb: Any = None  # a tensorboard SummaryWriter when tensorboard is installed
 
     def _make_dataset(self):
         """The training samples (make-pairs crops or on-the-fly degraded HR crops)."""
@@ -247,10 +254,10 @@ class Trainer:
         self.scaler_g.load_state_dict(state["scaler_g"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
-        if self.net_d is not None:
-            self.net_d.load_state_dict(state["net_d"])
-            self.opt_d.load_state_dict(state["opt_d"])
-            self.sched_d.load_state_dict(state["sched_d"])
+        if (d := self._discriminator()) is not None:
+            d[0].load_state_dict(state["net_d"])
+            d[1].load_state_dict(state["opt_d"])
+            d[2].load_state_dict(state["sched_d"])
             self.scaler_d.load_state_dict(state["scaler_d"])
         self.iter = int(state["iter"])
         self.best = state.get("best")
@@ -273,14 +280,20 @@ class Trainer:
         }
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
-        if self.net_d is not None:
+        if (d := self._discriminator()) is not None:
             state.update(
-                net_d=_unwrap(self.net_d).state_dict(),
-                opt_d=self.opt_d.state_dict(),
-                sched_d=self.sched_d.state_dict(),
+                net_d=_unwrap(d[0]).state_dict(),
+                opt_d=d[1].state_dict(),
+                sched_d=d[2].state_dict(),
                 scaler_d=self.scaler_d.state_dict(),
             )
         return state
+
+    def _discriminator(self) -> tuple[nn.Module, torch.optim.Optimizer, LRScheduler] | None:
+        """D, its optimiser and its schedule (None without an adversarial loss)."""
+        if self.net_d is None or self.opt_d is None or self.sched_d is None:
+            return None
+        return self.net_d, self.opt_d, self.sched_d
 
     def _save_model(self, path: Path, val: dict[str, float], overwrite: bool = True) -> Path:
         from realsr_cli.models.checkpoint import save_model
@@ -342,13 +355,13 @@ class Trainer:
             terms = self.losses.reconstruction(sr.float(), target)
         else:
             terms = self.losses.reconstruction(sr.float() * mask, target * mask)
-        if gan is not None:
+        if gan is not None and net_d is not None:
             d_plain = _unwrap(net_d)
             with self._autocast():
                 d_fake = d_plain(sr)
                 d_real = d_plain(hr).detach() if gan.gan_type == "relativistic" else None
             terms["l_g_gan"] = gan.generator_loss(d_fake.float(), None if d_real is None else d_real.float())
-        total = sum(terms.values())
+        total = functools.reduce(operator.add, terms.values())  # the losses are never empty (build_losses)
         self.scaler_g.scale(total).backward()
         clip = float(self.cfg["train"]["grad_clip"])
         if clip > 0:
@@ -361,7 +374,7 @@ class Trainer:
         logs.update({k: float(v.detach()) for k, v in terms.items()})
         logs["l_total"] = float(total.detach())
 
-        if net_d is not None:
+        if net_d is not None and gan is not None and self.opt_d is not None:
             for p in net_d.parameters():
                 p.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)

@@ -20,8 +20,9 @@ from torch import Tensor
 
 from realsr_cli.errors import InputError, PresetError
 from realsr_cli.io.paths import collect_inputs
+from realsr_cli.io.tensors import read_tensor
 from realsr_cli.scoring import HIGHER_IS_BETTER, NO_REFERENCE
-from realsr_cli.train.data import find_pairs, image_tensor
+from realsr_cli.train.data import find_pairs
 
 FULL_REFERENCE = ("psnr", "ssim", "l1", "lpips")
 VAL_METRICS = FULL_REFERENCE + NO_REFERENCE
@@ -36,8 +37,8 @@ class ValImage:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Direction of a validation metric (L1 is an error: lower is better)."""
-    return metric == "l1" or not HIGHER_IS_BETTER.get(metric, True)
+    """Direction of a validation metric (``realsr_cli.scoring.HIGHER_IS_BETTER``)."""
+    return not HIGHER_IS_BETTER.get(metric, True)
 
 
 def check_best_metric(metric: str) -> None:
@@ -50,9 +51,12 @@ def load_validation_set(folder: Path) -> list[ValImage]:
     folder = Path(folder)
     lr_only = not (folder / "hr").is_dir() and ((folder / "lr").is_dir() or _has_images(folder))
     if not lr_only:  # pairs, or find_pairs' error naming the missing subfolders
-        return [ValImage(hr.stem, image_tensor(lr), image_tensor(hr)) for hr, lr in find_pairs(folder)]
+        return [
+            ValImage(hr.stem, read_tensor(lr, batch=False), read_tensor(hr, batch=False))
+            for hr, lr in find_pairs(folder)
+        ]
     source = folder / "lr" if (folder / "lr").is_dir() else folder
-    return [ValImage(item.path.stem, image_tensor(item.path)) for item in collect_inputs(source)]
+    return [ValImage(item.path.stem, read_tensor(item.path, batch=False)) for item in collect_inputs(source)]
 
 
 def _has_images(folder: Path) -> bool:
@@ -100,14 +104,10 @@ def score_output(
         raise InputError(f"validation: SR {tuple(sr.shape)} does not match HR {tuple(gt.shape)}")
     out: dict[str, float] = {}
     for name in metrics:
-        if name == "psnr":
-            out[name] = float(M.psnr(sr, gt, crop_border=crop)[0])
-        elif name == "ssim":
-            out[name] = float(M.ssim(sr, gt, crop_border=crop)[0])
-        elif name == "l1":
-            out[name] = float((sr - gt).abs().mean())
-        elif name == "lpips":
-            out[name] = float(lpips_fn(sr, gt).reshape(-1)[0])
+        if name in FULL_REFERENCE:
+            if gt is None:
+                raise InputError(f"validation: {name} needs HR images (hr/ + lr/ pairs)")
+            out[name] = _full_reference(name, sr, gt, crop, lpips_fn)
         elif name == "niqe":
             out[name] = float(M.niqe(sr.double(), crop_border=crop)[0])
         elif name == "brisque":
@@ -115,6 +115,20 @@ def score_output(
         elif name == "piqe":
             out[name] = float(M.piqe(_crop(sr.double(), crop))[0])
     return out
+
+
+def _full_reference(name: str, sr: Tensor, gt: Tensor, crop: int, lpips_fn: Callable | None) -> float:
+    from realsr_cli import metrics as M
+
+    if name == "psnr":
+        return float(M.psnr(sr, gt, crop_border=crop)[0])
+    if name == "ssim":
+        return float(M.ssim(sr, gt, crop_border=crop)[0])
+    if name == "l1":
+        return float((sr - gt).abs().mean())
+    if lpips_fn is None:
+        raise InputError("validation: lpips needs the LPIPS network (train.val_lpips)")
+    return float(lpips_fn(sr, gt).reshape(-1)[0])
 
 
 def _crop(x: torch.Tensor, border: int) -> torch.Tensor:

@@ -31,7 +31,8 @@ class LuminanceFusion:
 def median_luma(x: torch.Tensor) -> float:
     """Median of the BT.601 luma of a (1, 3|1, H, W) [0, 1] image, on the 0-255 scale."""
     img = x.float()
-    luma = img[:, 0] if img.shape[1] == 1 else sum(w * img[:, c] for c, w in enumerate(BT601))
+    r, g, b = BT601
+    luma = img[:, 0] if img.shape[1] == 1 else r * img[:, 0] + g * img[:, 1] + b * img[:, 2]
     return float(luma.flatten().median()) * 255.0
 
 

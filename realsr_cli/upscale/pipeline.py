@@ -13,22 +13,23 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from rich.progress import Progress, TaskID
 
 from realsr_cli import __version__
-from realsr_cli.batch import BatchResult, Failure, describe_error
-from realsr_cli.console import error_line, make_progress, warn_line
+from realsr_cli.batch import Failure, failures_json, run_batch
+from realsr_cli.console import make_progress, warn_line
 from realsr_cli.errors import InputError, RealSRError
 from realsr_cli.io.atomic import atomic_write_json, ensure_writable
-from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, Image, from_float, read_image, to_float, write_image
+from realsr_cli.io.images import EIGHT_BIT_ONLY, IMAGE_EXTENSIONS, Image, read_image, write_image
 from realsr_cli.io.metadata import ImageMeta
 from realsr_cli.io.paths import InputItem, collect_inputs, input_set, plan_outputs
+from realsr_cli.io.tensors import to_pixels, to_tensor
 from realsr_cli.models.loading import SRModel
 from realsr_cli.sharding import Shard, select
 from realsr_cli.upscale.backends import channels_last_helps, select_backend
@@ -129,7 +130,7 @@ class UpscaleReport:
             "megapixels_out": round(self.megapixels_out, 6),
             "input_mp_per_s": round(self.mp_per_s, 6),
             "images": [r.to_json() for r in self.results],
-            "failures": [{"path": str(f.path), "error": f.message} for f in self.failures],
+            "failures": failures_json(self.failures),
         }
 
 
@@ -182,14 +183,14 @@ class Upscaler:
         ]
         names = "+".join(dict.fromkeys(b.name for b in self.backends))
         self.backend = names if device.type != "cpu" else f"{names}, {threads} thread{'s' if threads > 1 else ''}"
-        self._modules: dict[torch.dtype, list[torch.nn.Module]] = {}
+        self._modules: dict[torch.dtype, list[Callable[[torch.Tensor], torch.Tensor]]] = {}  # modules or runtimes
         self._tile: int | None = options.tile
         self.on_tile: Callable[[int], None] | None = None
 
     # ---- model functions -------------------------------------------------------------------------------------
-    def _modules_at(self, dtype: torch.dtype) -> list[torch.nn.Module]:
+    def _modules_at(self, dtype: torch.dtype) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         if dtype not in self._modules:
-            mods = []
+            mods: list[Callable[[torch.Tensor], torch.Tensor]] = []
             for m, backend, last in zip(self.models, self.backends, self.channels_last, strict=True):
                 if backend.fn is not None and dtype == torch.float32:  # a runtime's function, not a module
                     mods.append(backend.fn)
@@ -198,9 +199,7 @@ class Upscaler:
                 module = module.to(self.device)
                 if last:
                     module = module.to(memory_format=torch.channels_last)
-                if self.options.compile:
-                    module = torch.compile(module)
-                mods.append(module)
+                mods.append(torch.compile(module) if self.options.compile else module)
             self._modules[dtype] = mods
         return self._modules[dtype]
 
@@ -289,7 +288,7 @@ class Upscaler:
             )
 
         out, dtype = run_with_fallback(run, x, self.chain, retry_precision)
-        stats = {"tile": used["tile"], "tiles": tile_count(height, width, used["tile"], self.tile_pad)}
+        stats: dict[str, Any] = {"tile": used["tile"], "tiles": tile_count(height, width, used["tile"], self.tile_pad)}
         stats["precision"] = str(dtype).replace("torch.", "")
         return out.clamp(0.0, 1.0), stats
 
@@ -309,10 +308,7 @@ class Upscaler:
         if pixels.dtype not in (np.uint8, np.uint16):
             raise InputError(f"cannot upscale {pixels.dtype} pixels (expected 8- or 16-bit integers)")
         channels = pixels.shape[2]
-        color = to_float(pixels[:, :, : 3 if channels >= 3 else 1])
-        rgb = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None]
-        if channels <= 2:
-            rgb = rgb.expand(1, 3, *rgb.shape[-2:]).contiguous()
+        rgb = to_tensor(pixels)  # gray replicated, alpha apart
         sr, stats = self.upscale_tensor(rgb)
         luma = stats.get("median_luma")
         if self.options.color_fix:
@@ -325,7 +321,7 @@ class Upscaler:
         out = (planes[0] if len(planes) == 1 else torch.cat(planes, dim=0))[None]  # no copy without alpha
         if self.options.outscale is not None and self.options.outscale != self.scale:
             out = _final_resize(out, pixels.shape[0], pixels.shape[1], self.options.outscale)
-        result = from_float(out[0].permute(1, 2, 0).numpy(), pixels.dtype)
+        result = to_pixels(out, pixels.dtype)
         if channels in (2, 4) and _is_constant(pixels[:, :, -1]):
             result[:, :, -1] = pixels[0, 0, -1]
         return result, stats
@@ -333,7 +329,7 @@ class Upscaler:
     def _upscale_alpha(self, alpha: np.ndarray, luma: float | None = None) -> torch.Tensor:
         """(H, W) alpha -> (1, sH, sW) float: constant passed through, else model (as gray RGB; luminance fusion
         decided by the image's ``luma``) or bicubic."""
-        a = torch.from_numpy(to_float(alpha[:, :, None]).transpose(2, 0, 1).copy())[None]
+        a = to_tensor(alpha, "color")
         size = (alpha.shape[0] * self.scale, alpha.shape[1] * self.scale)
         if _is_constant(alpha):
             return torch.full((1, *size), float(a.flatten()[0]))
@@ -404,69 +400,89 @@ def upscale_files(
         "realsr:scale": f"{out_scale:g}",
         "realsr:options": f"tta={opts.tta} fusion={opts.fusion} color_fix={opts.color_fix}",
     }
-    batch: BatchResult[ImageResult] = BatchResult()
     start = time.perf_counter()
-    with (
-        make_progress(quiet) as progress,
-        ThreadPoolExecutor(1, thread_name_prefix="realsr-read") as reader,
-        ThreadPoolExecutor(1, thread_name_prefix="realsr-write") as writer,
-    ):
-        files_task = progress.add_task("upscaling", total=len(jobs), status="")
-        tiles_task = progress.add_task("tiles", total=None, status="")
-        upscaler.on_tile = lambda n: progress.advance(tiles_task, n)
 
-        def check_and_read(job: tuple[InputItem, Path]) -> Image:
+    def check_and_read(job: tuple[InputItem, Path]) -> Image:
+        item, out_path = job
+        ensure_writable(out_path, opts.overwrite, inputs)
+        if out_path.suffix.lower() not in TEXT_FORMATS:
+            ensure_writable(sidecar_path(out_path), opts.overwrite, inputs)
+        return read_image(item.path, opts.max_pixels)
+
+    def write(job: tuple[InputItem, Path], done: _Upscaled) -> ImageResult:
+        _write(job[1], done.pixels, done.meta, opts, inputs, done.result)
+        return done.result
+
+    with make_progress(quiet) as progress:
+        tiles = _TileBar(progress)
+        upscaler.on_tile = tiles.advance
+
+        def compute(job: tuple[InputItem, Path], image: Image) -> _Upscaled:
             item, out_path = job
-            ensure_writable(out_path, opts.overwrite, inputs)
-            if out_path.suffix.lower() not in TEXT_FORMATS:
-                ensure_writable(sidecar_path(out_path), opts.overwrite, inputs)
-            return read_image(item.path, opts.max_pixels)
-
-        reads: list[Future] = [reader.submit(check_and_read, jobs[0])] if jobs else []
-        writes: list[tuple[Path, Future]] = []
-        for index, (item, out_path) in enumerate(jobs):
-            if index + 1 < len(jobs):
-                reads.append(reader.submit(check_and_read, jobs[index + 1]))
-            progress.update(files_task, status=item.path.name)
-            try:
-                image = reads[index].result()
-                reads[index] = None  # type: ignore[call-overload]  # free the pixels
-                if image.pixels.dtype == np.uint16 and out_path.suffix.lower() in EIGHT_BIT_ONLY:
-                    raise RealSRError(
-                        f"{item.path}: 16-bit image; '{out_path.suffix}' holds 8 bits only (use --ext png or tif)"
-                    )
-                t0 = time.perf_counter()
-                progress.update(tiles_task, completed=0, total=upscaler.expected_tiles(image.pixels))
-                pixels, stats = upscaler.upscale_pixels(image.pixels)
-                result = ImageResult(
-                    input=str(item.path),
-                    output=str(out_path),
-                    in_size=(image.height, image.width),
-                    out_size=(int(pixels.shape[0]), int(pixels.shape[1])),
-                    channels=image.channels,
-                    bit_depth=image.bit_depth,
-                    seconds=0.0,
-                    tiles=stats["tiles"],
-                    tile=stats["tile"],
-                    precision=stats["precision"],
-                    color_shift=stats["color_shift"],
-                    median_luma=stats["median_luma"],
+            if image.pixels.dtype == np.uint16 and out_path.suffix.lower() in EIGHT_BIT_ONLY:
+                raise RealSRError(
+                    f"{item.path}: 16-bit image; '{out_path.suffix}' holds 8 bits only (use --ext png or tif)"
                 )
-                result.seconds = round(time.perf_counter() - t0, 4)
-                meta = output_meta(image, model_desc)
-                writes.append((item.path, writer.submit(_write, out_path, pixels, meta, opts, inputs, result)))
-                batch.results.append(result)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                _record_failure(batch, item.path, exc)
-            progress.advance(files_task)
-            _collect_writes(batch, writes, block=False)
-        _collect_writes(batch, writes, block=True)
+            t0 = time.perf_counter()
+            tiles.start(upscaler.expected_tiles(image.pixels))
+            pixels, stats = upscaler.upscale_pixels(image.pixels)
+            result = ImageResult(
+                input=str(item.path),
+                output=str(out_path),
+                in_size=(image.height, image.width),
+                out_size=(int(pixels.shape[0]), int(pixels.shape[1])),
+                channels=image.channels,
+                bit_depth=image.bit_depth,
+                seconds=0.0,
+                tiles=stats["tiles"],
+                tile=stats["tile"],
+                precision=stats["precision"],
+                color_shift=stats["color_shift"],
+                median_luma=stats["median_luma"],
+            )
+            result.seconds = round(time.perf_counter() - t0, 4)
+            return _Upscaled(result, pixels, output_meta(image, model_desc))
+
+        batch = run_batch(
+            jobs,
+            compute,
+            path_of=lambda job: job[0].path,
+            label="upscaling",
+            read=check_and_read,
+            write=write,
+            progress=progress,
+        )
     elapsed = time.perf_counter() - start
     return UpscaleReport(
         batch.results, batch.failures, elapsed, names, upscaler.scale, str(upscaler.device), upscaler.backend
     )
+
+
+@dataclass
+class _Upscaled:
+    """One image's upscaled pixels on their way to the writer thread."""
+
+    result: ImageResult
+    pixels: np.ndarray
+    meta: ImageMeta
+
+
+class _TileBar:
+    """The progress bar of the current image's tiles (below the files bar, from the first image on)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("tiles", total=total, status="")
+        else:
+            self.progress.update(self.task, completed=0, total=total)
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, count)
 
 
 def _write(path: Path, pixels: np.ndarray, meta: ImageMeta, opts: UpscaleOptions, inputs, result: ImageResult) -> None:
@@ -486,26 +502,3 @@ def _write(path: Path, pixels: np.ndarray, meta: ImageMeta, opts: UpscaleOptions
 def sidecar_path(path: Path) -> Path:
     """``<output>.json``: the model record of outputs whose format has no text chunks."""
     return path.with_name(path.name + ".json")
-
-
-def _record_failure(batch: BatchResult, path: Path, exc: BaseException) -> None:
-    import os
-
-    if os.environ.get("REALSR_DEBUG") == "1" and not isinstance(exc, RealSRError):
-        raise exc
-    failure = Failure(path, describe_error(path, exc))
-    batch.failures.append(failure)
-    error_line(failure.message)
-
-
-def _collect_writes(batch: BatchResult, writes: list[tuple[Path, Future]], block: bool) -> None:
-    """Harvest finished writes; a failed write removes its result and records a failure."""
-    for entry in list(writes):
-        path, future = entry
-        if not block and not future.done():
-            continue
-        writes.remove(entry)
-        exc = future.exception()
-        if exc is not None:
-            batch.results = [r for r in batch.results if r.input != str(path)]
-            _record_failure(batch, path, exc)

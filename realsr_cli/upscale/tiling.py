@@ -158,16 +158,16 @@ def tiled_forward(
     return acc / norm.clamp(min=1e-8)
 
 
+def _size(win: Window) -> tuple[int, int]:
+    return win.y1 - win.y0, win.x1 - win.x0
+
+
 def _batches(windows: list[Window], batch: int) -> list[list[Window]]:
     """Consecutive windows of equal size, at most ``batch`` per group."""
     groups: list[list[Window]] = []
     for win in windows:
         last = groups[-1] if groups else None
-        same = last is not None and (last[0].y1 - last[0].y0, last[0].x1 - last[0].x0) == (
-            win.y1 - win.y0,
-            win.x1 - win.x0,
-        )
-        if same and len(last) < max(1, batch):
+        if last is not None and _size(last[0]) == _size(win) and len(last) < max(1, batch):
             last.append(win)
         else:
             groups.append([win])
@@ -206,7 +206,7 @@ def run_tiled(
                 model_fn, image, scale, tile=current, pad=pad, batch=batch, device=device, on_tile=on_tile
             )
             return out, current
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory errors are retried
+        except Exception as exc:  # only out-of-memory errors are retried
             whole = current <= 0 or current >= max(height, width)
             next_tile = (max(height, width) if whole else current) // 2
             if not is_oom(exc) or (batch <= 1 and next_tile < MIN_TILE):

@@ -176,7 +176,8 @@ def upscale_video(
         fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
         per_segment = max(1, int(round(segment_seconds * fps)))
         total = stream.frames or None
-        frames, upscaled, index, buffer, out_size = 0, 0, 0, [], (0, 0)
+        frames, upscaled, index, out_size = 0, 0, 0, (0, 0)
+        buffer: list[Any] = []  # a segment's frames: upscaled pixels, or None where its file is already done
         in_size = (stream.codec_context.height, stream.codec_context.width)
         prepare_parts(parts, video_fingerprint(source, upscaler, crf, per_segment), overwrite)
         with make_progress(quiet) as progress:
@@ -188,7 +189,7 @@ def upscale_video(
                 else:
                     pixels, _ = upscaler.upscale_pixels(frame.to_ndarray(format="rgb24"))
                     _check_even(pixels, output)
-                    out_size = pixels.shape[:2]
+                    out_size = (pixels.shape[0], pixels.shape[1])
                     buffer.append(pixels)
                     upscaled += 1
                 progress.advance(task)
@@ -206,7 +207,7 @@ def upscale_video(
     if out_size == (0, 0):
         with _open(output) as done:
             out_size = (done.streams.video[0].codec_context.height, done.streams.video[0].codec_context.width)
-    return VideoReport(str(source), str(output), frames, upscaled, float(fps), in_size, tuple(out_size), audio,
+    return VideoReport(str(source), str(output), frames, upscaled, float(fps), in_size, out_size, audio,
                        round(time.perf_counter() - start, 3))  # fmt: skip
 
 

@@ -52,7 +52,7 @@ def build_generator(arch_args: dict) -> DSGANGenerator:
 
 
 class DegradationModel(nn.Module):
-    """A loaded degradation generator: ``apply(lr_bicubic)`` -> same-size image in the source domain."""
+    """A loaded degradation generator: ``degrade(lr_bicubic)`` -> same-size image in the source domain."""
 
     def __init__(self, generator: nn.Module, method: str, scale: int, meta: dict | None = None) -> None:
         super().__init__()
@@ -60,7 +60,7 @@ class DegradationModel(nn.Module):
         self.method, self.scale, self.meta = method, int(scale), meta or {}
 
     @torch.no_grad()
-    def apply(self, lr_bicubic: Tensor) -> Tensor:
+    def degrade(self, lr_bicubic: Tensor) -> Tensor:
         """(B, 3, H, W) in [0, 1] -> (B, 3, H, W) in [0, 1]; gray input is replicated, alpha is ignored."""
         x = lr_bicubic
         if x.dim() == 3:
