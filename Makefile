@@ -62,6 +62,18 @@ dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
 dm_finetune = --init runs/default-x$(1)/run/model.pt --iters $(DM_FT_ITERS_$(1)) --set train.lr=2e-4 \
 	--set train.ema_decay=0.99
 dm_train = OMP_NUM_THREADS=$(DM_THREADS) MKL_NUM_THREADS=$(DM_THREADS) $(REALSR) train-sr
+# The shipped files per scale (default_xS<variant>.pt) and the validated ways, name:label:upscale-flags ('+' is a
+# space in the label, ',' in the flags). `default` is default-gan at x4 (the only scale with a GAN model), else
+# default-psnr.
+DM_VARIANTS_2 := _strong
+DM_VARIANTS_4 := _strong _gan
+DM_METHODS_2 := default-psnr:default-psnr:--model=default-psnr dn0.5:--denoise+0.5:--model=default-psnr,--denoise=0.5 \
+	dn1:--denoise+1,+strong+end:--model=default-psnr,--denoise=1
+DM_METHODS_4 := $(DM_METHODS_2) gan:default-gan,+the+default:--model=default-gan
+# The GAN default (x4): the base model fine-tuned by presets/train/default-x4-gan.yaml (L1 + VGG16 perceptual +
+# relativistic GAN, U-Net SN discriminator), DM_GAN_ITERS iterations; the VGG16 conv weights from ../shared.
+DM_GAN_ITERS ?= 1000
+VGG16_WEIGHTS := $(or $(wildcard $(SHARED)/weights/vgg16-features.pth),$(REALSR_VGG16_WEIGHTS))
 
 # Scoring in default-model and demo: LPIPS-alex with ../shared's offline AlexNet weights or $REALSR_LPIPS_BACKBONE
 # (SCORE_METRICS=psnr,ssim,lpips when torchvision's cache already holds them).
@@ -112,25 +124,37 @@ $(call dm_train_rule,$(1),run,default-mix,$(dm_iters),)
 $(call dm_train_rule,$(1),run-mild,default-mild,$(dm_finetune),runs/default-x$(1)/run/model.pt)
 $(call dm_train_rule,$(1),run-strong,realesrgan,$(dm_finetune),runs/default-x$(1)/run/model.pt)
 
+realsr_cli/models/default/default_x$(1)_gan.pt: runs/default-x$(1)/run-gan/model.pt
+	mkdir -p $$(@D) && cp $$< $$@
+runs/default-x$(1)/run-gan/model.pt: runs/default-x$(1)/pairs-default-mix/.done runs/default-x$(1)/val-mild/pairs.jsonl \
+		presets/train/default-x$(1)-gan.yaml runs/default-x$(1)/run/model.pt
+	if [ -f $$(@D)/checkpoints/latest.pt ]; then \
+		$(dm_train) $$(<D) -o $$(@D) --resume --iters $(DM_GAN_ITERS) --vgg-weights $(VGG16_WEIGHTS) \
+			--val runs/default-x$(1)/val-mild --overwrite; \
+	else \
+		$(dm_train) $$(<D) -o $$(@D) --preset default-x$(1)-gan --init runs/default-x$(1)/run/model.pt \
+			--iters $(DM_GAN_ITERS) --vgg-weights $(VGG16_WEIGHTS) --val runs/default-x$(1)/val-mild --seed 0 --device auto; \
+	fi
+
 realsr_cli/models/default/default_x$(1).pt: runs/default-x$(1)/run-mild/model.pt
 	mkdir -p $$(@D) && cp $$< $$@
 realsr_cli/models/default/default_x$(1)_strong.pt: runs/default-x$(1)/run-strong/model.pt
 	mkdir -p $$(@D) && cp $$< $$@
 
-runs/default-x$(1)/validation.txt: \
-		realsr_cli/models/default/default_x$(1).pt realsr_cli/models/default/default_x$(1)_strong.pt $(foreach l,$(DM_LEVELS),runs/default-x$(1)/val-$(l)/pairs.jsonl) \
-		benchmarks/demo/bicubic.py benchmarks/demo/table.py
+runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt \
+		$(foreach v,$(DM_VARIANTS_$(1)),realsr_cli/models/default/default_x$(1)$(v).pt) \
+		$(foreach l,$(DM_LEVELS),runs/default-x$(1)/val-$(l)/pairs.jsonl) benchmarks/demo/bicubic.py benchmarks/demo/table.py
 	rm -f $$@.tmp
 	for l in $(DM_LEVELS); do v=runs/default-x$(1)/val-$$$$l; \
 		$(BIN)/python benchmarks/demo/bicubic.py $$$$v/lr $$$$v/sr-bicubic $(1) || exit 1; \
-		$(REALSR) upscale $$$$v/lr $$$$v/sr-default -s $(1) --overwrite -q || exit 1; \
-		$(REALSR) upscale $$$$v/lr $$$$v/sr-denoise0.5 -s $(1) --denoise 0.5 --overwrite -q || exit 1; \
-		$(REALSR) upscale $$$$v/lr $$$$v/sr-denoise1 -s $(1) --denoise 1 --overwrite -q || exit 1; \
-		for m in bicubic default denoise0.5 denoise1; do $(REALSR) score $$$$v/sr-$$$$m --gt $$$$v/hr --crop-border $(1) \
+		for m in $(DM_METHODS_$(1)); do name=$$$${m%%:*}; \
+			$(REALSR) upscale $$$$v/lr $$$$v/sr-$$$$name -s $(1) $$$$(echo $$$${m##*:} | tr , ' ') --overwrite -q || exit 1; done; \
+		for m in bicubic $(foreach m,$(DM_METHODS_$(1)),$(firstword $(subst :, ,$(m)))); do \
+			$(REALSR) score $$$$v/sr-$$$$m --gt $$$$v/hr --crop-border $(1) \
 			--y-channel --metrics $(SCORE_METRICS),niqe --json $$$$v/score-$$$$m.json --overwrite -q || exit 1; done; \
 		$(BIN)/python benchmarks/demo/table.py --title "default x$(1) models, hr-train 0037-0040, level $$$$l" \
-			"MATLAB bicubic=$$$$v/score-bicubic.json" "default (--denoise 0)=$$$$v/score-default.json" \
-			"--denoise 0.5=$$$$v/score-denoise0.5.json" "--denoise 1 (strong end)=$$$$v/score-denoise1.json" \
+			"MATLAB bicubic=$$$$v/score-bicubic.json" \
+			$(foreach m,$(DM_METHODS_$(1)),"$(subst +, ,$(word 2,$(subst :, ,$(m))))=$$$$v/score-$(firstword $(subst :, ,$(m))).json") \
 			>> $$@.tmp || exit 1; done
 	mv $$@.tmp $$@ && cat $$@
 endef
@@ -179,7 +203,7 @@ $(DEMO)/cam-%/.done: $(DEMO)/hr-%/.done benchmarks/demo/camera.yaml
 	$(REALSR) degrade $(<D) $(@D) --preset benchmarks/demo/camera.yaml -s 4 --seed 7 --overwrite -q && touch $@
 
 $(DEMO)/learned/.done: $(DEMO)/cam-src/.done
-	$(REALSR) learn-degradation $(<D) -o $(@D) -s 4 -m kernelgan,noise --iters $(DEMO_KG_ITERS) \
+	$(REALSR) learn-degradation $(<D) -o $(@D) -s 4 --method kernelgan,noise --iters $(DEMO_KG_ITERS) \
 		--seed 0 --overwrite -q && touch $@
 
 $(DEMO)/pairs-bicubic/pairs.jsonl: $(DEMO)/hr-train/.done

@@ -1,8 +1,9 @@
 """Honest timing for the benchmarks: contenders interleaved, best of N, the load average beside every figure.
 
 ``interleaved`` runs every contender once per round (so a load that comes and goes hits them alike) and keeps each
-one's best time with the load read right after it: the 1-minute load average and the others' share of it (minus
-this process's own, :func:`realsr_cli.threads.own_load`). ``ratio`` refuses to compare two figures whose others'
+one's best time with the load read right after it: the 1-minute load average and the cores other processes keep
+busy right then (:func:`realsr_cli.threads.others_load`: /proc/stat over 0.1 s minus this process's own time; the
+load average lags by minutes). ``ratio`` refuses to compare two figures whose others'
 loads differ by more than :data:`MAX_LOAD_FACTOR` (on ``1 + load``, so that 0.1 and 0.3 both count as quiet).
 """
 
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from realsr_cli.threads import load_average, own_load
+from realsr_cli.threads import load_average, others_load
 
 MAX_LOAD_FACTOR = 1.5
 
@@ -23,15 +24,14 @@ class Figure:
 
     seconds: float
     load: float  # 1-minute load average
-    others: float  # the load of other processes (load minus this process's estimated share)
+    others: float  # cores busy with other processes when it was measured (threads.others_load)
 
     def label(self) -> str:
         return f"load {self.load:.2f} (others {self.others:.2f})"
 
 
 def read_load() -> tuple[float, float]:
-    load = load_average() or 0.0
-    return load, max(0.0, load - own_load())
+    return load_average() or 0.0, others_load() or 0.0
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], repeats: int, warm: bool = True) -> dict[str, Figure]:

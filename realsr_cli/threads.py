@@ -4,10 +4,13 @@ The rule (every subcommand that runs a network: ``upscale``, ``train-sr``, ``mak
 ``learn-degradation``):
 
 1. ``--threads N``, else ``$REALSR_THREADS``, else ``$OMP_NUM_THREADS``, when given (N >= 1);
-2. else the free cores: the cores this process may run on (its CPU affinity) minus the other processes' load,
-   ``round(load1 - own)``, at least 1. ``load1`` is the 1-minute load average; ``own`` is this process's share of
-   it (its CPU time over its age, weighted by how much of that age the 1-minute average has seen yet, about 0 at
-   start-up).
+2. else the free cores: the cores this process may run on (its CPU affinity) minus the other processes' load, at
+   least 1. The others' load is measured *now*: the cores busy in ``/proc/stat`` over ``SAMPLE_S`` (0.1 s) minus
+   this process's own CPU time in that window (``busy_now``). The 1-minute load average lags by minutes both ways
+   (a job that just ended still counts, one that just started does not: on the 2-core machine it gave 1 thread to
+   an idle CPU after a training run, 0.75-0.88x of eager PyTorch), so it is only the fallback where /proc/stat is
+   missing: ``round(load1 - own)``, ``own`` this process's share of it (its CPU time over its age, weighted by how
+   much of that age the 1-minute average has seen yet, about 0 at start-up).
 
 Why: on a busy CPU every extra thread of an OpenMP/oneDNN pool waits at each barrier for its slowest peer, so two
 threads on a core shared with another job run several times slower than one (issue 20: an RRDBNet forward took
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 THREADS_ENV = "REALSR_THREADS"
 OMP_ENV = "OMP_NUM_THREADS"  # the standard variable (OpenMP, PyTorch), honoured when set
 LOAD_WINDOW_S = 60.0  # the 1-minute load average is an exponential average with this time constant
+SAMPLE_S = 0.1  # busy_now's measuring window
 _IMPORTED = time.monotonic()
 
 
@@ -56,6 +60,36 @@ def load_average() -> float | None:
         return float(os.getloadavg()[0])
     except (AttributeError, OSError):
         return None
+
+
+def _busy_jiffies() -> int:
+    """All CPUs' non-idle time so far, in clock ticks (``/proc/stat``: user .. steal minus idle and iowait)."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:9]]
+    return sum(fields) - fields[3] - fields[4]
+
+
+def busy_now(window_s: float = SAMPLE_S) -> float | None:
+    """Cores busy with other processes right now: all CPUs' busy time over ``window_s`` minus this process's own, in
+    cores; None where ``/proc/stat`` cannot be read."""
+    try:
+        t0, b0, own0 = time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
+        time.sleep(window_s)
+        t1, b1, own1 = time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
+    except (OSError, ValueError, IndexError):
+        return None
+    elapsed = max(t1 - t0, 1e-3)
+    return max(0.0, (b1 - b0) / os.sysconf("SC_CLK_TCK") / elapsed - (own1 - own0) / elapsed)
+
+
+def others_load() -> float | None:
+    """The other processes' load in cores: ``busy_now``, else the 1-minute load average minus this process's share;
+    None where neither exists."""
+    now = busy_now()
+    if now is not None:
+        return now
+    load = load_average()
+    return None if load is None else max(0.0, load - own_load())
 
 
 def _age_s() -> float:
@@ -112,8 +146,8 @@ def choose_threads(requested: int | None = None) -> ThreadChoice:
         env = os.environ.get(name, "").strip()
         if env:
             return ThreadChoice(parse_threads(env, f"${name}"), f"${name}", cores, None)
-    load = load_average()
-    return ThreadChoice(free_cores(cores, load), "free cores", cores, load)
+    load = others_load()
+    return ThreadChoice(free_cores(cores, load, own=0.0), "free cores", cores, load)
 
 
 def use_threads(requested: int | None = None) -> ThreadChoice:

@@ -1,11 +1,14 @@
-"""The shipped default models (issue 14): for every scale a base model and the two ends of the denoise knob,
-small, loadable offline, beating MATLAB bicubic on held-out photos (hr-train 0037-0040, never seen in training)
-at three degradation levels (clean bicubic, mild, realesrgan), with no block (staircase) structure, and a
-``--denoise`` knob whose output noise decreases with its strength."""
+"""The shipped default models (issue 14): for every scale a PSNR-oriented model (``default-psnr``) and the strong end
+of the denoise knob, at x4 also a GAN fine-tune (``default-gan``, what ``default`` means there); small, loadable
+offline; the PSNR model beating MATLAB bicubic on held-out photos (hr-train 0037-0040, never seen in training) at
+three degradation levels (clean bicubic, mild, realesrgan), the GAN model the lowest LPIPS of all on mild and
+realesrgan photos and a better NIQE than bicubic at every level; no block (staircase) structure; a ``--denoise``
+knob whose output noise decreases with its strength."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,14 +20,23 @@ from realsr_cli.degradations.resize import imresize, resize
 from realsr_cli.io.tensors import read_tensor
 from realsr_cli.metrics import rgb_to_y
 from realsr_cli.metrics.blockiness import block_boundary_ratio
-from realsr_cli.models.interpolation import DENOISE_ENDS, default_denoise_model
-from realsr_cli.models.loading import DEFAULT_DIR, DEFAULT_ENV, DEFAULT_SCALES, default_model_path, load_sr_model
+from realsr_cli.models.interpolation import STRONG_END, default_denoise_model
+from realsr_cli.models.loading import (
+    DEFAULT_DIR,
+    DEFAULT_ENV,
+    DEFAULT_SCALES,
+    GAN_VARIANT,
+    builtin_variant,
+    default_model_path,
+    load_sr_model,
+)
 from realsr_cli.seeding import item_rng
 
 HELD_OUT = ("0037", "0038", "0039", "0040")
 CROP = 384
 LEVELS = {"bicubic": 0.3, "mild": 0.0, "realesrgan": 0.0}  # level -> required mean PSNR-Y gain over bicubic (dB)
-VARIANTS = DENOISE_ENDS
+VARIANTS = {2: ("", STRONG_END), 4: ("", STRONG_END, GAN_VARIANT)}  # the files shipped per scale
+SHIPPED = [(s, v) for s in DEFAULT_SCALES for v in VARIANTS[s]]
 NEAREST_SKIP_MODEL = "tests/data/nearest_skip_srvgg48x4_x4.pt"  # the x4 default shipped before issue 14
 
 
@@ -43,9 +55,12 @@ def _held_out_crops(shared_dir) -> list[torch.Tensor]:
     return crops
 
 
-def test_every_scale_ships_a_base_model_and_both_denoise_ends():
+def test_every_scale_ships_its_models_and_default_means_the_gan_model_where_there_is_one():
     names = sorted(p.name for p in DEFAULT_DIR.glob("default_x*.pt"))
-    assert names == sorted(f"default_x{s}{'_' + v if v else ''}.pt" for s in DEFAULT_SCALES for v in VARIANTS)
+    assert names == sorted(f"default_x{s}{'_' + v if v else ''}.pt" for s, v in SHIPPED)
+    assert [builtin_variant("default", s) for s in DEFAULT_SCALES] == ["", GAN_VARIANT]
+    assert load_sr_model("default", scale=4).name == "default"
+    assert load_sr_model("default-psnr", scale=4).source == str(default_model_path(4))
     for name in names:
         assert (DEFAULT_DIR / name).stat().st_size <= 5 * 2**20, name
 
@@ -75,8 +90,8 @@ KNOWN_SHORTFALL = pytest.mark.xfail(
     ],
 )
 def test_shipped_default_model_beats_bicubic_at_every_level(scale, level, shared_dir):
-    model = load_sr_model("default", scale=scale)
-    assert model.scale == scale and model.name == "default" and model.arch == "srvgg-bicubic"
+    model = load_sr_model("default-psnr", scale=scale)
+    assert model.scale == scale and model.name == "default-psnr" and model.arch == "srvgg-bicubic"
     recipe = Degradation.from_preset(level)
     hrs, srs, bicubics = _held_out_crops(shared_dir), [], []
     for stem, hr in zip(HELD_OUT, hrs, strict=True):
@@ -88,6 +103,57 @@ def test_shipped_default_model_beats_bicubic_at_every_level(scale, level, shared
         assert srs[-1].shape == hr.shape == bicubics[-1].shape
     gain = pooled_psnr_y(srs, hrs, scale) - pooled_psnr_y(bicubics, hrs, scale)
     assert gain > LEVELS[level], gain
+
+
+def _level_crops(level: str, scale: int, shared_dir) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(HR crops, their LR at ``level``), the LR drawn as the PSNR test draws it."""
+    recipe = Degradation.from_preset(level)
+    hrs, lrs = _held_out_crops(shared_dir), []
+    for stem, hr in zip(HELD_OUT, hrs, strict=True):
+        params = recipe.sample(item_rng(123, stem), tuple(hr.shape), scale=scale)
+        lrs.append((recipe.apply(hr, params).clamp(0, 1) * 255).round() / 255)
+    return hrs, lrs
+
+
+def _outputs(spec: str | Path, lrs: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
+    model = load_sr_model(spec, scale=scale)
+    with torch.no_grad():
+        return [model.module(lr).clamp(0, 1) for lr in lrs]
+
+
+@pytest.mark.parametrize("level", ["mild", "realesrgan"])
+def test_gan_default_has_the_lowest_lpips_of_the_shipped_models(level, shared_dir, shared_weights):
+    from realsr_cli.metrics.perceptual import LPIPS
+
+    alex = shared_weights / "alexnet-features.pth"
+    if not alex.is_file():
+        pytest.skip("alexnet-features.pth not in ../shared/weights")
+    lpips = LPIPS("alex", weights=alex)
+    hrs, lrs = _level_crops(level, 4, shared_dir)
+    score = {}
+    for variant in VARIANTS[4]:
+        srs = _outputs(default_model_path(4, variant), lrs, 4)
+        score[variant] = float(np.mean([float(lpips(sr, hr)[0]) for sr, hr in zip(srs, hrs, strict=True)]))
+    assert min(score, key=score.get) == GAN_VARIANT, score
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", list(LEVELS))
+def test_gan_default_beats_bicubic_niqe_at_every_level(level, shared_dir):
+    """On the whole held-out photos (NIQE's 96-px patch statistics are meaningless on a few crops)."""
+    from realsr_cli.metrics.niqe import niqe
+
+    recipe, gan, bicubic = Degradation.from_preset(level), [], []
+    model = load_sr_model("default-gan", scale=4)
+    for stem in HELD_OUT:
+        hr = read_tensor(shared_dir / "data" / "hr-train" / f"{stem}.png")
+        hr = hr[..., : hr.shape[-2] // 4 * 4, : hr.shape[-1] // 4 * 4]
+        lr = (recipe.apply(hr, recipe.sample(item_rng(123, stem), tuple(hr.shape), scale=4)).clamp(0, 1) * 255).round()
+        lr = lr / 255
+        with torch.no_grad():
+            gan.append(float(niqe(model.module(lr).clamp(0, 1), crop_border=4)))
+        bicubic.append(float(niqe(imresize(lr[0], scale=4)[None].clamp(0, 1), crop_border=4)))
+    assert np.mean(gan) < np.mean(bicubic), (gan, bicubic)
 
 
 def clean_scene(n: int = 256) -> torch.Tensor:
@@ -113,8 +179,7 @@ def _block_excess_vs_bicubic(module: torch.nn.Module, scale: int) -> tuple[float
     return block_excess(sr, scale), block_excess(bicubic, scale)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("scale", DEFAULT_SCALES)
+@pytest.mark.parametrize("scale, variant", SHIPPED)
 def test_shipped_models_have_no_more_block_structure_than_bicubic(scale, variant):
     model = load_sr_model(default_model_path(scale, variant), scale=scale)
     excess, bicubic = _block_excess_vs_bicubic(model.module, scale)
@@ -149,9 +214,10 @@ def test_denoise_strength_lowers_output_noise_monotonically(scale):
     assert float((outputs[0] - outputs[2]).abs().mean() * 255) > 0.5
 
 
-def test_denoise_ends_equal_the_shipped_end_models():
-    for strength, end in ((0.0, ""), (1.0, "strong")):
-        knob = default_denoise_model(strength, "cpu", 4).module.state_dict()
+@pytest.mark.parametrize("base", ["default", "default-psnr", "default-gan"])
+def test_denoise_ends_equal_the_shipped_end_models(base):
+    for strength, end in ((0.0, builtin_variant(base, 4)), (1.0, STRONG_END)):
+        knob = default_denoise_model(strength, "cpu", 4, base).module.state_dict()
         shipped = load_sr_model(default_model_path(4, end), scale=4).module.state_dict()
         assert all(torch.equal(knob[k], shipped[k]) for k in shipped)
     with pytest.raises(Exception, match="between 0"):

@@ -32,12 +32,32 @@ def test_own_load_of_a_young_process_is_small() -> None:
     assert 0.0 <= threads.own_load() < 2.0
 
 
+def test_busy_now_measures_the_others_not_this_process() -> None:
+    busy = threads.busy_now(0.2)
+    if busy is None:
+        pytest.skip("no /proc/stat")
+    assert 0.0 <= busy <= threads.affinity_cores() + 0.5
+
+
+def test_busy_now_decides_over_a_lagging_load_average(monkeypatch) -> None:
+    """A training run just ended: the load average still says 2, the CPUs are idle now."""
+    for name in (threads.THREADS_ENV, threads.OMP_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(threads, "affinity_cores", lambda: 2)
+    monkeypatch.setattr(threads, "load_average", lambda: 2.0)
+    monkeypatch.setattr(threads, "busy_now", lambda: 0.1)
+    assert threads.choose_threads().threads == 2
+    monkeypatch.setattr(threads, "busy_now", lambda: 1.0)  # one other job running now
+    assert threads.choose_threads().threads == 1
+
+
 @pytest.fixture
 def busy_machine(monkeypatch):
     """A 4-core machine at load 3 (no thread variables set)."""
     for name in (threads.THREADS_ENV, threads.OMP_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(threads, "affinity_cores", lambda: 4)
+    monkeypatch.setattr(threads, "busy_now", lambda: None)  # no /proc/stat: the load average decides
     monkeypatch.setattr(threads, "load_average", lambda: 3.0)
     monkeypatch.setattr(threads, "own_load", lambda: 0.0)
 

@@ -213,6 +213,7 @@ def write_report(args: argparse.Namespace, note: str | None, rows: list[dict], t
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv or [])
     args.original = args.original and args.original.resolve()
+    args.out = args.out.resolve()  # the original runs with its own working folder
     note = original.unavailable(args.original)
     args.load_at_start = load_average() or 0.0
     print(describe(args, note), flush=True)

@@ -11,7 +11,7 @@ import typer
 
 from realsr_cli.batch import Failure, error_text, summarise_failures, worker_error_text
 from realsr_cli.console import err_console, error_line
-from realsr_cli.errors import DEBUG_ENV, RealSRError, debugging
+from realsr_cli.errors import DEBUG_ENV, InputError, RealSRError, debugging
 from realsr_cli.io.atomic import atomic_write_json
 from realsr_cli.io.guard import command_scope, reserve_output
 
@@ -30,6 +30,10 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (never inputs).")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the machine-readable result to this file.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only; no progress or tables.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="The output (as the OUTPUT argument; give one of them).", show_default=False),
+]
 ShardOpt = Annotated[
     str | None,
     typer.Option(
@@ -40,6 +44,16 @@ ShardOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pick_output(positional: Path | None, option: Path | None) -> Path:
+    """The output of ``degrade``/``upscale``: the OUTPUT argument or ``-o/--output``, exactly one of them."""
+    if positional is not None and option is not None and positional != option:
+        raise InputError(f"two outputs: OUTPUT {positional} and -o/--output {option}; give one")
+    output = positional if positional is not None else option
+    if output is None:
+        raise InputError("missing the output: give OUTPUT after the input, or -o/--output")
+    return output
 
 
 def handle_errors(func: F) -> F:

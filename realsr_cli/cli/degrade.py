@@ -12,11 +12,13 @@ from realsr_cli.batch import failures_json
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
+    OutputOpt,
     OverwriteOpt,
     QuietOpt,
     SeedOpt,
     finish_batch,
     handle_errors,
+    pick_output,
     reserve_reports,
     write_json_result,
 )
@@ -60,7 +62,13 @@ def _summary(params: dict) -> str:
 @handle_errors
 def command(
     input: Annotated[str, typer.Argument(help="An image file, a folder of images or a glob pattern (clean HR).")],
-    output: Annotated[Path, typer.Argument(help="Output folder: degraded images + degradations.jsonl.")],
+    output: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Output folder: degraded images + degradations.jsonl (or -o/--output).", show_default=False
+        ),
+    ] = None,
+    output_opt: OutputOpt = None,
     scale: Annotated[int, typer.Option("--scale", "-s", help="Downscaling factor.")] = 4,
     preset: Annotated[
         str | None,
@@ -96,6 +104,7 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Make realistic low-resolution images: blur, downsample, noise, JPEG by a recipe; writes degradations.jsonl."""
+    output = pick_output(output, output_opt)
     reserve_reports(overwrite, json_file)
     opts = DegradeOptions(
         scale=scale,

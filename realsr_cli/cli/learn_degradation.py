@@ -28,14 +28,17 @@ from realsr_cli.learn.noise_patches import noise_rule_from_options
 from realsr_cli.learn.pipeline import LearnOptions, learn_degradation, parse_methods
 from realsr_cli.threads import use_threads
 
+# Hidden old spellings (besides the shared --out, --patch): -m was --method before -m meant --model everywhere.
+ALIASES = {"-m": "--method"}
+
 
 @handle_errors
 def command(
     source: Annotated[Path, typer.Argument(help="Folder of real photos from the camera to learn (no ground truth).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output folder: kernels/, noise/, report.json.")],
     scale: Annotated[int, typer.Option("--scale", "-s", help="SR scale the degradation is for (2 or 4).")] = 4,
     method: Annotated[
-        str, typer.Option("--method", "-m", help="Comma list: kernelgan, noise, jpeg, dsgan, cyclegan.")
+        str, typer.Option("--method", help="Comma list: kernelgan, noise, jpeg, dsgan, cyclegan.")
     ] = "kernelgan,noise,jpeg",
     iters: Annotated[
         int | None, typer.Option("--iters", help="Iterations (KernelGAN default 3000; dsgan/cyclegan 2000).")
@@ -73,7 +76,7 @@ def command(
     clean_dir: Annotated[
         Path | None, typer.Option("--clean-dir", help="Clean HR images (target domain) for dsgan/cyclegan.")
     ] = None,
-    patch: Annotated[int, typer.Option("--patch", help="dsgan/cyclegan training crop (LR pixels).")] = 64,
+    patch: Annotated[int, typer.Option("--patch-size", help="dsgan/cyclegan training crop (LR pixels).")] = 64,
     gan_batch: Annotated[int, typer.Option("--gan-batch", help="dsgan/cyclegan crops per step.")] = 8,
     res_blocks: Annotated[int, typer.Option("--res-blocks", help="Generator residual blocks (DSGAN: 8).")] = 8,
     channels: Annotated[int, typer.Option("--channels", help="Generator width (DSGAN: 64).")] = 64,
@@ -87,7 +90,7 @@ def command(
         int, typer.Option("--checkpoint-every", help="Save dsgan/cyclegan state every N iterations.")
     ] = 500,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue dsgan/cyclegan training from OUT/learn_state.pt.")
+        bool, typer.Option("--resume", help="Continue dsgan/cyclegan training from OUTPUT/learn_state.pt.")
     ] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
     threads: ThreadsOpt = None,

@@ -12,9 +12,10 @@ from difflib import get_close_matches
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand
 
 from realsr_cli import __version__
+from realsr_cli.cli.grammar import GrammarCommand, GrammarGroup
 
 try:
     from typer._click.exceptions import UsageError  # typer vendors click since 0.2x
@@ -49,14 +50,16 @@ def load_subcommand(name: str) -> Any:
             command.params = [p for p in command.params if p.name not in ("install_completion", "show_completion")]
         else:
             single = typer.Typer(**_SETTINGS)
-            single.command(name)(module.command)
+            single.command(name, cls=GrammarCommand)(module.command)
             command = typer.main.get_command(single)
+            assert isinstance(command, GrammarCommand)
+            command.aliases = dict(getattr(module, "ALIASES", {}))  # its own hidden old spellings
         command.name = name
         _LOADED[name] = command
     return _LOADED[name]
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(GrammarGroup):
     """The subcommands of :data:`SUBCOMMANDS`, imported when one is run or its own help is asked for."""
 
     _listing = False

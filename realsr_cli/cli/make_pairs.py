@@ -64,7 +64,8 @@ def command(
         float, typer.Option("--cleanup-scale", help="Bicubic downscale of --add-source photos (removes noise).")
     ] = 2.0,
     preset: Annotated[
-        str | None, typer.Option("--preset", help="Mode 2: degradation recipe generic|realesrgan|bicubic|FILE.yaml.")
+        str | None,
+        typer.Option("--preset", "-p", help="Mode 2: degradation recipe generic|realesrgan|bicubic|FILE.yaml."),
     ] = None,
     degradation_model: Annotated[
         Path | None, typer.Option("--degradation-model", help="Mode 3: degradation.pt from learn-degradation.")

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from realsr_cli.cli.common import JsonOpt, OverwriteOpt, QuietOpt, handle_errors, write_json_result
+from realsr_cli.cli.grammar import GrammarCommand, GrammarGroup
 from realsr_cli.console import info_line, out_console
 from realsr_cli.errors import InputError
 from realsr_cli.models import zoo
@@ -18,7 +19,8 @@ from realsr_cli.models.cache import cache_dir
 from realsr_cli.models.zoo import ZooEntry, fetch_entry, find_entry, is_url, url_entry
 
 app = typer.Typer(
-    help="Named published models and ImageNet backbones: list them, fetch them into the cache; blend two models."
+    cls=GrammarGroup,
+    help="Named published models and ImageNet backbones: list them, fetch them into the cache; blend two models.",
 )
 
 
@@ -46,7 +48,7 @@ def entry_row(entry: ZooEntry) -> dict[str, object]:
     }
 
 
-@app.command("list")
+@app.command("list", cls=GrammarCommand)
 @handle_errors
 def list_command(json_file: JsonOpt = None, overwrite: OverwriteOpt = False) -> None:
     """Name, architecture, scale, licence, size, source, hash and whether each file is in the cache."""
@@ -65,7 +67,7 @@ def list_command(json_file: JsonOpt = None, overwrite: OverwriteOpt = False) -> 
     write_json_result(json_file, rows, overwrite)
 
 
-@app.command("fetch")
+@app.command("fetch", cls=GrammarCommand)
 @handle_errors
 def fetch_command(
     names: Annotated[list[str], typer.Argument(help="Names from 'realsr models list' (or URLs); 'all' for every one.")],
@@ -78,7 +80,7 @@ def fetch_command(
         info_line(f"{entry.name}: {path} ({entry.hash_status()})", quiet)
 
 
-@app.command("interpolate")
+@app.command("interpolate", cls=GrammarCommand)
 @handle_errors
 def interpolate_command(
     first: Annotated[Path, typer.Argument(help="Model file A (weight 0).")],

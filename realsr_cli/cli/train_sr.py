@@ -29,8 +29,8 @@ def command(
         Path,
         typer.Argument(help="make-pairs folder (hr/ + lr/), or HR images with --degrade-preset or a cyclesr preset."),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: model.pt, checkpoints/, log.jsonl.")],
-    preset: Annotated[str, typer.Option("--preset", help="Train preset name or YAML file.")] = "msrresnet",
+    out: Annotated[Path, typer.Option("--output", "-o", help="Run folder: model.pt, checkpoints/, log.jsonl.")],
+    preset: Annotated[str, typer.Option("--preset", "-p", help="Train preset name or YAML file.")] = "msrresnet",
     arch: Annotated[str | None, typer.Option("--arch", help="Generator architecture (overrides the preset).")] = None,
     scale: Annotated[int | None, typer.Option("--scale", "-s", help="Upscaling factor.")] = None,
     iters: Annotated[
@@ -55,7 +55,7 @@ def command(
         Path | None,
         typer.Option("--val", help="Validation folder: hr/ + lr/, or LR photos only (with train.best_metric niqe)."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/checkpoints/latest.pt.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUTPUT/checkpoints/latest.pt.")] = False,
     init: Annotated[
         str | None, typer.Option("--init", help="Initial generator weights (model.pt, .pth, a zoo name or a URL).")
     ] = None,

@@ -11,12 +11,14 @@ from rich.table import Table
 from realsr_cli.cli.common import (
     DeviceOpt,
     JsonOpt,
+    OutputOpt,
     OverwriteOpt,
     QuietOpt,
     ShardOpt,
     ThreadsOpt,
     finish_batch,
     handle_errors,
+    pick_output,
     reserve_reports,
     write_json_result,
 )
@@ -36,7 +38,13 @@ MAX_ROWS = 30
 @handle_errors
 def command(
     input: Annotated[str, typer.Argument(help="An image file, a folder of images or a glob pattern.")],
-    output: Annotated[Path, typer.Argument(help="Output folder (or an image file path for a single input).")],
+    output: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Output folder (or an image file path for a single input); or -o/--output.", show_default=False
+        ),
+    ] = None,
+    output_opt: OutputOpt = None,
     scale: Annotated[
         int | None, typer.Option("--scale", "-s", help="Model scale; must match the model (default: the model's, 4).")
     ] = None,
@@ -45,8 +53,9 @@ def command(
         typer.Option(
             "--model",
             "-m",
-            help="default, bicubic|lanczos|bilinear|nearest (interpolation, any -s), a model file (model.pt, .pth, "
-            ".safetensors), a name from 'realsr models list', or a URL.",
+            help="default (x4: the GAN model, x2: PSNR), default-psnr, default-gan, bicubic|lanczos|bilinear|nearest "
+            "(interpolation, any -s), a model file (model.pt, .pth, .safetensors), a name from 'realsr models list', "
+            "or a URL.",
         ),
     ] = "default",
     denoise: Annotated[
@@ -55,7 +64,7 @@ def command(
             "--denoise",
             "-dn",
             help="Restoration strength 0-1 (Real-ESRGAN's -dn): 0 keeps detail and noise, 1 restores most; "
-            "interpolates the default model (0) and its strong end (1), or --model and --interpolate.",
+            "interpolates the built-in --model (0) and its strong end (1), or --model and --interpolate.",
         ),
     ] = None,
     interpolate: Annotated[
@@ -131,6 +140,7 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Upscale images with an SR model: tiled, seamless, any size; TTA, ensembles, 16-bit, alpha, metadata kept."""
+    output = pick_output(output, output_opt)
     reserve_reports(overwrite, json_file)
     if sum([half, bf16, fp32]) > 1:
         raise InputError("give at most one of --half, --bf16, --fp32")
@@ -196,7 +206,7 @@ def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpo
     """``--model``, or its network interpolation with ``--interpolate`` / the default's ends at ``--denoise``."""
     from realsr_cli.models.classical import is_interpolator
     from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
-    from realsr_cli.models.loading import load_sr_model
+    from realsr_cli.models.loading import is_builtin, load_sr_model
 
     if denoise is not None and not 0.0 <= denoise <= 1.0:  # before any model file is read
         raise InputError(f"--denoise {denoise}: must be between 0 (keep detail) and 1 (strongest restoration)")
@@ -211,11 +221,12 @@ def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpo
         return interpolate_models(load_sr_model(spec, dev, scale), load_sr_model(interpolate, dev, scale), denoise)
     if denoise is None:
         return load_sr_model(spec, dev, scale)
-    if spec != "default":
+    if not is_builtin(spec):
         raise InputError(
-            "--denoise with a model file needs --interpolate B (the other end); alone it is for the default"
+            "--denoise with a model file needs --interpolate B (the other end); alone it is for the built-in models"
+            " (default, default-psnr, default-gan)"
         )
-    return default_denoise_model(denoise, dev, scale or 4)
+    return default_denoise_model(denoise, dev, scale or 4, spec)
 
 
 def _print_report(report: UpscaleReport, quiet: bool) -> None:

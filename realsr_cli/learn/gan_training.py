@@ -99,7 +99,9 @@ def _crops(images: list[Tensor], rng: np.random.Generator, batch: int, patch: in
 def _check_sizes(images: list[Tensor], names: list[str], patch: int, what: str) -> None:
     small = [f"{n} ({t.shape[2]}x{t.shape[1]})" for t, n in zip(images, names, strict=True) if min(t.shape[1:]) < patch]
     if small:
-        raise InputError(f"{what} smaller than the {patch}x{patch} training patch: {', '.join(small)} (use --patch)")
+        raise InputError(
+            f"{what} smaller than the {patch}x{patch} training patch: {', '.join(small)} (use --patch-size)"
+        )
 
 
 def check_patch(nets: GANNets, c: GANConfig) -> None:
@@ -109,7 +111,9 @@ def check_patch(nets: GANNets, c: GANConfig) -> None:
         with torch.no_grad():
             d.eval()(torch.zeros(1, 3, c.patch, c.patch))
     except (RuntimeError, ValueError):
-        raise InputError(f"--patch {c.patch} is too small for the {c.method} discriminator (try --patch 32)") from None
+        raise InputError(
+            f"--patch-size {c.patch} is too small for the {c.method} discriminator (try --patch-size 32)"
+        ) from None
     finally:
         d.train()
 

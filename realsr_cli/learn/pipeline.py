@@ -75,7 +75,7 @@ def check_options(opts: LearnOptions) -> None:
     counts = {
         "--iters": opts.iters,
         "--kernel-batch": opts.kernel_batch,
-        "--patch": opts.gan.patch,
+        "--patch-size": opts.gan.patch,
         "--gan-batch": opts.gan.batch,
         "--res-blocks": opts.gan.n_res_blocks,
         "--channels": opts.gan.channels,

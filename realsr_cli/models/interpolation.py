@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 from realsr_cli.errors import InputError
-from realsr_cli.models.loading import SRModel, default_model_path, load_model, load_sr_model
+from realsr_cli.models.loading import SRModel, builtin_variant, default_model_path, load_model, load_sr_model
 
-DENOISE_ENDS = ("", "strong")  # default_model_path variants of --denoise 0 (the default model) and 1
+STRONG_END = "strong"  # the default_model_path variant of --denoise 1 (0 is the chosen built-in model itself)
 
 
 def interpolate_state(
@@ -67,13 +67,17 @@ def interpolate_models(first: SRModel, second: SRModel, weight: float) -> SRMode
     )
 
 
-def default_denoise_model(strength: float, device: str | torch.device = "cpu", scale: int = 4) -> SRModel:
-    """The default xS model at denoise ``strength``: 0 = the default model (keeps detail), 1 = its strong end."""
+def default_denoise_model(
+    strength: float, device: str | torch.device = "cpu", scale: int = 4, base: str = "default"
+) -> SRModel:
+    """The built-in xS model ``base`` (``default``, ``default-psnr``, ``default-gan``) at denoise ``strength``: its
+    network interpolation with the strong end (0 = ``base`` itself, keeps detail; 1 = the strong end)."""
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--denoise {strength}: must be between 0 (keep detail) and 1 (strongest restoration)")
-    ends = [load_sr_model(default_model_path(scale, end), device, scale) for end in DENOISE_ENDS]
-    model = interpolate_models(ends[0], ends[1], strength)
-    model.name = f"default (denoise {strength:g})"
+    first = load_sr_model(default_model_path(scale, builtin_variant(base, scale)), device, scale)
+    strong = load_sr_model(default_model_path(scale, STRONG_END), device, scale)
+    model = interpolate_models(first, strong, strength)
+    model.name = f"{base} (denoise {strength:g})"
     return model
 
 

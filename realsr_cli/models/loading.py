@@ -11,8 +11,9 @@
   which recognises dozens of community architectures (SwinIR, HAT, DAT, OmniSR, SPAN, ...) by their keys;
 - a name from ``realsr models list`` or an http(s) URL resolves to a verified file in torch hub's cache
   (:func:`realsr_cli.models.zoo.resolve_model`);
-- ``default`` is the small model shipped in the package at ``realsr_cli/models/default/default_x{2,4}.pt``, or the
-  file (or folder holding ``default_x{s}.pt``) named by ``$REALSR_DEFAULT_MODEL``;
+- ``default`` is the recommended built-in model of the scale: the GAN-fine-tuned ``default-gan``
+  (``realsr_cli/models/default/default_x{s}_gan.pt``) where one is shipped (x4), else the PSNR-oriented
+  ``default-psnr`` (``default_x{s}.pt``); or the file (or folder holding them) named by ``$REALSR_DEFAULT_MODEL``;
 - ``bicubic``, ``lanczos``, ``bilinear`` and ``nearest`` are parameter-free interpolations at any integer scale
   (:mod:`realsr_cli.models.classical`).
 
@@ -41,6 +42,8 @@ from realsr_cli.models.checkpoint import FORMAT, FORMAT_VERSION, own_state, read
 DEFAULT_ENV = "REALSR_DEFAULT_MODEL"
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_SCALES = (2, 4)
+BUILTIN_NAMES = {"default-psnr": "", "default-gan": "gan"}  # the built-in models by name: their file variant
+GAN_VARIANT = "gan"
 WRAPPER_KEYS = ("state_dict", "model", "net", "generator")  # after params_ema / params (BasicSR)
 
 
@@ -85,7 +88,8 @@ class _SpandrelModule(nn.Module):
 def default_model_path(scale: int = 4, variant: str = "") -> Path:
     """The shipped ``default_x{scale}[_{variant}].pt`` (or from ``$REALSR_DEFAULT_MODEL``); a clear error if absent.
 
-    ``variant`` ``strong``: the strong end of the denoise knob (``upscale --denoise 1``; the default is its 0 end)."""
+    ``variant``: "" the PSNR-oriented model (``default-psnr``), ``gan`` its GAN fine-tune (``default-gan``),
+    ``strong`` the strong end of the denoise knob (``upscale --denoise 1``)."""
     filename = f"default_x{scale}{'_' + variant if variant else ''}.pt"
     env = os.environ.get(DEFAULT_ENV)
     if env:
@@ -107,7 +111,7 @@ def default_model_path(scale: int = 4, variant: str = "") -> Path:
             else ""
         )
         raise WeightsNotFoundError(
-            f"the default x{scale} model{' (its ' + variant + ' end)' if variant else ''} is not installed: "
+            f"the default x{scale} model{' (' + variant + ')' if variant else ''} is not installed: "
             f"{path} is missing{extra}; "
             f"pass --model FILE or set ${DEFAULT_ENV}=FILE"
         )
@@ -254,11 +258,31 @@ def _from_spandrel(path: Path, state: dict[str, torch.Tensor]) -> SRModel:
     )
 
 
+def is_builtin(spec: str | Path) -> bool:
+    """``default``, ``default-psnr`` or ``default-gan``: a model shipped in the package."""
+    return str(spec) == "default" or str(spec) in BUILTIN_NAMES
+
+
+def builtin_variant(spec: str | Path, scale: int = 4) -> str:
+    """The file variant (``default_model_path``) a built-in name means at ``scale``: ``default`` is the GAN model
+    where the scale ships one, else the PSNR model."""
+    if str(spec) != "default":
+        return BUILTIN_NAMES[str(spec)]
+    env = os.environ.get(DEFAULT_ENV)
+    if env and not Path(env).expanduser().is_dir():  # a file named as the default is the default
+        return ""
+    try:
+        default_model_path(scale, GAN_VARIANT)
+    except WeightsNotFoundError:
+        return ""
+    return GAN_VARIANT
+
+
 def model_file(spec: str | Path, scale: int | None = None) -> tuple[Path, str]:
-    """(file, display name) of ``spec``: "default" (x``scale``), a file, a run folder holding ``model.pt``, a zoo
-    name or a URL (:func:`realsr_cli.models.zoo.resolve_model`)."""
-    if str(spec) == "default":
-        return default_model_path(scale or 4), "default"
+    """(file, display name) of ``spec``: a built-in name (``default``, ``default-psnr``, ``default-gan``; x``scale``),
+    a file, a run folder holding ``model.pt``, a zoo name or a URL (:func:`realsr_cli.models.zoo.resolve_model`)."""
+    if is_builtin(spec):
+        return default_model_path(scale or 4, builtin_variant(spec, scale or 4)), str(spec)
     from realsr_cli.models.zoo import resolve_model
 
     path = resolve_model(spec)
