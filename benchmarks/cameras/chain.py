@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 
 from benchmarks.demo import bicubic
+from realsr_cli.models.loading import default_model_path
 
 from .data import Sets
-from .plan import LPIPS_WEIGHTS, RECIPES, SCALE, Plan
+from .plan import INIT, LPIPS_WEIGHTS, RECIPES, SCALE, Plan
 from .steps import Steps, code_hash, file_hash, realsr
 
 TRAIN_PRESET = Path(__file__).resolve().parents[2] / "presets" / "train" / "default-x4.yaml"
@@ -53,7 +54,8 @@ class Chains:
     def train(self, name: str, pairs: Path, out: Path, **extra: str) -> Path:
         """``train-sr`` with the settings every way shares; returns the model file."""
         args = ["train-sr", pairs, "-o", out, "-s", str(SCALE), *self.plan.train_args(), "-q"]
-        self.steps.realsr(name, out, args, deps=[_marker(pairs), TRAIN_PRESET], **extra)
+        init = [default_model_path(SCALE)] if self.plan.init == INIT else []
+        self.steps.realsr(name, out, args, deps=[_marker(pairs), TRAIN_PRESET, *init], **extra)
         return out / "model.pt"
 
     def recipe_model(self, recipe: str) -> Path:

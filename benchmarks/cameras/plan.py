@@ -3,10 +3,11 @@
 Images come from ``../shared/data/hr-train`` in three disjoint index ranges: clean training HR (halved, as every
 training set of this project), the cameras' source photos (the camera applied to the full-size photo, so its
 photos are ~500 x 330 px and hold many of learn-degradation's adaptive 64-px noise windows) and the held-out test
-photos (halved HR = ground truth; the camera applied to it = the LR input). Every way is trained with the same
-network, iterations, batch, crop and seed (``presets/train/default-x4.yaml`` with 96-px crops, batch 8, 300
-iterations: its cosine period stretched to them; EMA off, as its 0.999 averages over ~1,000 steps, longer than the
-run). The full run's size was chosen to fit an hour on the 2-core CPU (see docs/cameras.md for the step timings).
+photos (halved HR = ground truth; the camera applied to it = the LR input). Every way fine-tunes the same
+built-in model (``train-sr --init default-psnr``, as a user adapting it to a camera would; the test photos are
+outside its training set) with the same network, iterations, batch, crop and seed (``presets/train/default-x4.yaml``
+with 96-px crops, batch 8, 300 iterations at lr 2e-4: its cosine period stretched to them; EMA off, as its 0.999
+averages over ~1,000 steps, longer than the run). The full run's size was chosen to fit an hour on the 2-core CPU (see docs/cameras.md for the step timings).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ LPIPS_WEIGHTS = SHARED / "weights" / "alexnet-features.pth"
 HELD_OUT = ("webcam", "action-cam", "dslr")
 RECIPES = ("bicubic", "generic", "realesrgan")
 SCALE = 4
+# The model every way fine-tunes: the built-in x4 PSNR default, as a user adapting it to a camera would
+# (``train-sr --init default-psnr``). It was trained on hr-train 0001-0036, so the test photos are 0037-0040.
+INIT = "default-psnr"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Plan:
     batch: int
     kernelgan_iters: int | None  # None: learn-degradation's own default (only --quick reduces it)
     meaningful: bool
+    init: str | None = INIT  # every way fine-tunes this model (train-sr --init); None: from scratch
+    lr: float = 2e-4  # train.lr of the fine-tune (annealed over one cosine period)
 
     def train_args(self) -> list[str]:
         """The train-sr options every way shares."""
@@ -59,7 +65,9 @@ class Plan:
             "train.ema_decay=0",
             "--seed",
             "0",
-        ]
+            "--set",
+            f"train.lr={self.lr:g}",
+        ] + (["--init", self.init] if self.init else [])
 
     def learn_args(self) -> list[str]:
         """learn-degradation options: none but the scale, except a shorter KernelGAN in quick mode."""
@@ -70,7 +78,7 @@ FULL = Plan(
     name="full",
     train=(1, 16),
     source=(17, 20),
-    test=(33, 40),
+    test=(37, 40),
     train_crop=None,
     source_crop=None,
     test_crop=None,
@@ -87,7 +95,7 @@ QUICK = Plan(
     name="quick",
     train=(1, 2),
     source=(17, 18),
-    test=(33, 34),
+    test=(37, 38),
     train_crop=256,
     source_crop=1040,
     test_crop=128,

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,8 @@ def header(report: dict[str, Any]) -> str:
         f"# Camera zoo ({plan['name']} run, {report['seconds'] / 60:.1f} min)",
         "",
         f"Train HR {plan['train']}, source photos {plan['source']}, test {plan['test']} (../shared/data/hr-train); "
-        f"train-sr default-x4, {plan['iters']} iterations, batch {plan['batch']}, {plan['train_patch']}-px crops.",
+        f"train-sr default-x4, {plan['iters']} iterations, batch {plan['batch']}, {plan['train_patch']}-px crops, "
+        + (f"fine-tuned from `{plan['init']}` (lr {plan['lr']:g})." if plan.get("init") else "from scratch."),
         f"Held-out cameras: {', '.join(report['held_out'])}.",
     ]
     if not report["meaningful"]:
@@ -138,8 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", default="", help="comma list of camera names, or tuning / held-out (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="work folder (default runs/cameras[-quick])")
     parser.add_argument("--jobs", type=int, default=1, help="cameras run at a time (one thread each)")
+    parser.add_argument(
+        "--from-scratch", action="store_true", help="train every way from scratch, not from the built-in model"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.from_scratch:
+        plan = replace(plan, init=None, lr=5e-4)  # the preset's own rate
     out = (args.out or REPO / "runs" / ("cameras-quick" if args.quick else "cameras")).resolve()
     names = [n.strip() for n in args.cameras.split(",") if n.strip()] or None
     report = run(plan, names, out, max(1, args.jobs))

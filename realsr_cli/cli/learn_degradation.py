@@ -179,6 +179,8 @@ def _print_camera(report: dict) -> None:
         k, sp = cam[key], cam["spread"][key]
         angle = f"{k['angle_deg']:.0f} deg (spread {sp['angle_std_deg']:.0f})" if sp["angle_defined"] else "isotropic"
         verdict = "reliable" if cam["reliable"] else "UNRELIABLE: " + "; ".join(cam["reasons"])
+        if cam.get("at_floor"):
+            verdict += "; at KernelGAN's floor (an upper bound on the blur: make-pairs narrows it per image)"
         out_console.print(
             f"camera kernel {key} ({cam['estimate']}, {sp['estimates']} of {len(cam['estimates'])} estimates kept): "
             f"sigma {k['sigma_major']:.2f}/{k['sigma_minor']:.2f} px (spread {sp['sigma_major']['std']:.2f}/"

@@ -51,6 +51,14 @@ def command(
             "--per-photo-kernels", help="Mode 1: one per-photo kernel per image, not the folder's camera kernel."
         ),
     ] = False,
+    kernel_floor: Annotated[
+        str | None,
+        typer.Option(
+            "--kernel-floor",
+            help="Mode 1: range (default): a kernel axis at KernelGAN's floor is narrowed by a random amount per "
+            "image, down to bicubic's width | off: the estimate as is.",
+        ),
+    ] = None,
     jpeg: Annotated[
         str | None,
         typer.Option(
@@ -112,6 +120,7 @@ def command(
         noise_patches=noise_patches,
         noise_model=noise_model,
         per_photo_kernels=per_photo_kernels,
+        kernel_floor=kernel_floor,
         jpeg=jpeg,
         preset=preset,
         degradation_model=degradation_model,

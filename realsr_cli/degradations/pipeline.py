@@ -43,6 +43,7 @@ import torch
 from realsr_cli.degradations.isp import ISP_OPS, apply_isp, sample_isp
 from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.kernel_centre import aligned_kernel
+from realsr_cli.degradations.kernel_floor import is_unresolved, shrink_to_range
 from realsr_cli.degradations.kernels import blur, blur_subsample, find_kernel_files, load_kernel, make_kernel
 from realsr_cli.degradations.learned_model import DegradationModel, load_degradation_model
 from realsr_cli.degradations.noise import (
@@ -101,6 +102,7 @@ class Degradation:
     """A degradation recipe bound to its kernel and noise-patch folders."""
 
     per_photo_kernels = False  # True: draw per-photo kernel files even when the folder has a camera kernel
+    kernel_floor = "off"  # "range": kernel files at KernelGAN's floor are narrowed by a drawn amount (kernel_floor)
 
     def __init__(
         self,
@@ -241,7 +243,10 @@ class Degradation:
             s = int(round(scale))
             files = self.kernel_files(s)
             kernel_file = files[int(rng.integers(len(files)))]
-            ops.append({"op": "kernel_downsample", "kernel_file": str(kernel_file), "scale": s})
+            kernel_op: dict[str, Any] = {"op": "kernel_downsample", "kernel_file": str(kernel_file), "scale": s}
+            if self.kernel_floor == "range" and is_unresolved(self._kernel(kernel_op), s):
+                kernel_op["floor_draw"] = round(float(rng.random()), 4)
+            ops.append(kernel_op)
             return (math.ceil(size[0] / s), math.ceil(size[1] / s))
         elif op == "noise":
             ops.append(_sample_noise(step, rng, self.name))
@@ -300,6 +305,8 @@ class Degradation:
             else:
                 k = load_kernel(op["kernel_file"]) if "kernel_file" in op else make_kernel(op["kernel"])
             self._kernel_cache[key] = k
+        if op.get("floor_draw") is not None:  # narrowed towards bicubic's width (kernel_floor; not cached)
+            return shrink_to_range(self._kernel_cache[key], int(op["scale"]), float(op["floor_draw"]))
         return self._kernel_cache[key]
 
     def _patch(self, path: str) -> np.ndarray:

@@ -18,6 +18,7 @@ import torch
 
 from realsr_cli.batch import Failure, failures_json, run_batch
 from realsr_cli.console import info_line, make_progress, warn_line
+from realsr_cli.degradations.kernel_floor import is_unresolved
 from realsr_cli.degradations.kernels import CAMERA_KERNEL_STEM
 from realsr_cli.degradations.noise import MODEL_FILE
 from realsr_cli.errors import InputError, OutputExistsError
@@ -270,6 +271,9 @@ def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, f
         warn_line(f"{kernel_dir}: the camera kernel is unreliable: {'; '.join(report['reasons'])}")
     source = "aggregate of per-photo kernels" if opts.per_photo_kernels else "camera-level KernelGAN"
     extra = {"estimate": source, "photos": len(ready), "restarts": restarts, "iterations": config.iters}
+    kernel = camera.kernel_x2 if opts.scale == 2 else camera.kernel_x4
+    # an axis at KernelGAN's floor is an upper bound on the blur (make-pairs --kernel-floor range narrows it)
+    extra["at_floor"] = is_unresolved(kernel, opts.scale)
     return {**extra, "files": [str(f) for f in files], **report}
 
 

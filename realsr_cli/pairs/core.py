@@ -61,6 +61,7 @@ class PairsConfig:
     device: str = "cpu"
     quiet: bool = False
     per_photo_kernels: bool = False
+    kernel_floor: str | None = None  # --kernel-floor (kernel + noise mode only): None = range there
     jpeg: str | None = None  # --jpeg (kernel + noise mode only): None = auto there
     shard: Shard | None = None  # this process's share of the sources (``--shard I/N``; realsr_cli.pairs.shards)
 
@@ -78,6 +79,7 @@ class PairsConfig:
             self_pairs=self.self_pairs,
             device=self.device,
             per_photo_kernels=self.per_photo_kernels,
+            kernel_floor=self.kernel_floor,
             jpeg=self.jpeg,
         )
 

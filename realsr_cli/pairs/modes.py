@@ -229,6 +229,7 @@ class KernelNoiseMode(RecipeMode):
         noise_model: Path | None = None,
         per_photo_kernels: bool = False,
         jpeg: str | int | None = "auto",
+        kernel_floor: str = "range",
     ) -> None:
         super().__init__(scale, device)
         from realsr_cli.degradations.kernels import find_kernel_files
@@ -248,6 +249,8 @@ class KernelNoiseMode(RecipeMode):
         config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
         self.degradation = Degradation(config, self.kernels_dir)
         self.degradation.per_photo_kernels = self.per_photo_kernels
+        self.kernel_floor = _kernel_floor_mode(kernel_floor)
+        self.degradation.kernel_floor = self.kernel_floor
         self.noise = None
         if self.noise_dir is not None or noise_model is not None:
             steps = {"name": "noise-patch", "steps": noise_steps}
@@ -261,6 +264,7 @@ class KernelNoiseMode(RecipeMode):
             "noise_patches": str(self.noise_dir) if self.noise_dir else None,
             "noise_model": _model_used(self.noise),
             "per_photo_kernels": self.per_photo_kernels,
+            "kernel_floor": self.kernel_floor,
             "jpeg": jpeg_option(self.jpeg),
         }
 
@@ -469,6 +473,7 @@ def build_mode(
     device: str = "cpu",
     per_photo_kernels: bool = False,
     jpeg: str | int | None = None,
+    kernel_floor: str | None = None,
 ) -> Mode:
     """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` in the
     kernel + noise mode; ``--jpeg`` and ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
@@ -492,14 +497,15 @@ def build_mode(
         )
     if len(chosen) > 1:
         raise InputError(f"choose one mode, not {' and '.join(chosen)}")
-    _check_kernel_only(chosen[0], per_photo_kernels, jpeg)
+    _check_kernel_only(chosen[0], per_photo_kernels, jpeg, kernel_floor)
     if preset is not None:
         return PresetMode(scale, preset, kernels, noise_patches, device, noise_model)
     if noise_patches is not None and kernels is None:
         raise InputError("--noise-patches needs --kernels DIR (or a --preset that injects noise patches)")
     if kernels is not None:
         jpeg = "auto" if jpeg is None else jpeg
-        return KernelNoiseMode(scale, kernels, noise_patches, device, noise_model, per_photo_kernels, jpeg)
+        floor = "range" if kernel_floor is None else kernel_floor
+        return KernelNoiseMode(scale, kernels, noise_patches, device, noise_model, per_photo_kernels, jpeg, floor)
     if degradation_model is not None:
         return LearnedMode(scale, degradation_model, device)
     if aligned_lr is not None:
@@ -544,14 +550,30 @@ def _kernel_noise_from_record(opts: dict[str, Any], scale: int, device: str) -> 
         model = noise = None
     jpeg = _replay_jpeg(opts.get("jpeg", "off"))
     per_photo = bool(opts.get("per_photo_kernels"))
-    return KernelNoiseMode(scale, path("kernels"), noise, device, model, per_photo_kernels=per_photo, jpeg=jpeg)
+    floor = str(opts.get("kernel_floor", "off"))  # lines written before --kernel-floor used the estimate as is
+    return KernelNoiseMode(
+        scale, path("kernels"), noise, device, model, per_photo_kernels=per_photo, jpeg=jpeg, kernel_floor=floor
+    )
 
 
-def _check_kernel_only(mode: str, per_photo_kernels: bool, jpeg: str | int | None) -> None:
-    """``--per-photo-kernels`` and ``--jpeg`` belong to the kernel + noise mode: elsewhere they would do nothing."""
-    flags = [flag for flag, on in (("--per-photo-kernels", per_photo_kernels), ("--jpeg", jpeg is not None)) if on]
+def _check_kernel_only(
+    mode: str, per_photo_kernels: bool, jpeg: str | int | None, kernel_floor: str | None = None
+) -> None:
+    """``--per-photo-kernels``, ``--jpeg`` and ``--kernel-floor`` belong to the kernel + noise mode: elsewhere they
+    would do nothing."""
+    given = (("--per-photo-kernels", per_photo_kernels), ("--jpeg", jpeg is not None))
+    flags = [flag for flag, on in (*given, ("--kernel-floor", kernel_floor is not None)) if on]
     if flags and mode != "--kernels":
         raise InputError(f"{' and '.join(flags)}: only for the kernel + noise mode (--kernels DIR), not {mode}")
+
+
+def _kernel_floor_mode(value: str) -> str:
+    """``--kernel-floor``: range | off (:mod:`realsr_cli.degradations.kernel_floor`)."""
+    from realsr_cli.degradations.kernel_floor import KERNEL_FLOOR_MODES
+
+    if value not in KERNEL_FLOOR_MODES:
+        raise InputError(f"--kernel-floor {value!r}: choose {' or '.join(KERNEL_FLOOR_MODES)}")
+    return value
 
 
 def mode_from_record(record: dict[str, Any], device: str = "cpu") -> Mode:
