@@ -41,11 +41,11 @@ bench: $(BIN)/realsr
 # own subcommands from ../shared/data/hr-train images 0001-0036 (three seeds of pairs), validated on 0037-0040.
 # Per scale S: the base model (presets/train/default-xS.yaml) on `default-mix` pairs (clean / mild / realesrgan),
 # then the two ends of the denoise knob, fine-tuned from it (lr 2e-4, EMA 0.99, DM_FT_ITERS_S iterations): `mild` on
-# `default-mild` pairs (--denoise 0) and `strong` on `realesrgan` pairs (--denoise 1). The mild end (at x4 polished
-# by a second fine-tune, run-polish) is the default model (realsr_cli/models/default/default_xS.pt), the strong end default_xS_strong.pt (the base model stays in
-# runs/: on held-out photos it lost to the mild end on clean and mild ones and to the strong end on heavy ones),
-# validated at three
-# degradation levels (clean MATLAB bicubic, mild, realesrgan) against MATLAB bicubic: PSNR-Y, SSIM-Y, LPIPS, NIQE.
+# `default-mild` pairs (--denoise 0) and `strong` on `realesrgan` pairs (--denoise 1). The mild end, polished by a
+# second fine-tune (run-polish), is the default model (realsr_cli/models/default/default_xS.pt), the strong end
+# default_xS_strong.pt (the base model stays in runs/: on held-out photos it lost to the mild end on clean and mild
+# ones and to the strong end on heavy ones), validated at three degradation levels (clean MATLAB bicubic, mild,
+# realesrgan) against MATLAB bicubic: PSNR-Y, SSIM-Y, LPIPS, NIQE.
 # DM_ITERS=N stretches the base schedule to N iterations; an interrupted run resumes when re-run (make default-model).
 REALSR := $(BIN)/realsr
 HR_TRAIN := $(abspath $(SHARED)/data/hr-train)
@@ -61,13 +61,15 @@ dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
 # base model's weights in a 500-iteration fine-tune's EMA, and the two ends would be nearly the same network)
 dm_finetune = --init runs/default-x$(1)/run/model.pt --iters $(DM_FT_ITERS_$(1)) --set train.lr=2e-4 \
 	--set train.ema_decay=0.99
-# polishing the mild end (x4): a second, longer fine-tune on the same pairs at half the rate, the preset's EMA
-# (clean photos +0.27 -> +0.38 dB over MATLAB bicubic; mild +0.06 -> +0.07; realesrgan +0.16 -> +0.08)
+# polishing the mild end: a second, longer fine-tune on the same pairs at half the rate, the preset's EMA (x4:
+# clean photos +0.27 -> +0.38 dB over MATLAB bicubic, mild +0.06 -> +0.07, realesrgan +0.16 -> +0.08; x2: +0.61 ->
+# +0.81, +0.41 -> +0.51, +0.04 -> -0.07, LPIPS now below bicubic's on clean and mild photos)
 dm_polish = --init runs/default-x$(1)/run-mild/model.pt --iters $(DM_POLISH_ITERS_$(1)) --set train.lr=1e-4
 DM_POLISH_ITERS_4 ?= 1500
+DM_POLISH_ITERS_2 ?= 1500
 # the run each scale ships as default_xS.pt (--denoise 0)
 DM_SHIPPED_RUN_4 := run-polish
-DM_SHIPPED_RUN_2 := run-mild
+DM_SHIPPED_RUN_2 := run-polish
 dm_train = OMP_NUM_THREADS=$(DM_THREADS) MKL_NUM_THREADS=$(DM_THREADS) $(REALSR) train-sr
 # The shipped files per scale (default_xS<variant>.pt) and the validated ways, name:label:upscale-flags ('+' is a
 # space in the label, ',' in the flags). `default` is default-gan at x4 (the only scale with a GAN model), else
