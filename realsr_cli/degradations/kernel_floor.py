@@ -1,14 +1,14 @@
 """KernelGAN's resolution floor, and the range of blurs an estimate at that floor leaves open.
 
 KernelGAN (Bell-Kligler et al., "Blind Super-Resolution Kernel Estimation using an Internal-GAN", NeurIPS 2019)
-cannot tell blurs narrower than about 0.75 LR pixels apart: on synthetic cameras with a known narrow blur, every
+cannot tell blurs narrower than about 0.75-0.8 LR pixels apart: on synthetic cameras with a known narrow blur, every
 x4 estimate, of this tool and of the official code alike, comes out at 2.9-3.1 HR pixels whatever the truth below
 that (``python -m benchmarks camera_kernel``: `iso-narrow`, true sigma 1.86 -> 3.06; the minor axis of `aniso`,
 1.66 -> 2.86; ``kernelgan-fidelity``: the original +1.47 px on `iso-narrow`). An axis at the floor is therefore an
 upper bound on the camera's blur, not a measurement of it, and pairs made with it alone teach a network to sharpen
 more than the camera blurs (a loss against plain bicubic on sharp cameras).
 
-``make-pairs --kernel-floor range`` (the default) draws, for each pair, a width between the ideal downscaling
+``make-pairs --kernel-floor range`` (the default) draws, for each image, a width between the ideal downscaling
 kernel's (MATLAB bicubic, the sharpest a camera's (I * k)↓s can be) and the estimate's, uniformly, on the axes at
 the floor: the estimate's own shape shrunk by an affine map about its aligned centre, so its orientation and the
 axes above the floor are kept. ``--kernel-floor off`` uses the estimate as it is (the NTIRE 2020 winner's way).

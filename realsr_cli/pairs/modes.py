@@ -475,8 +475,9 @@ def build_mode(
     jpeg: str | int | None = None,
     kernel_floor: str | None = None,
 ) -> Mode:
-    """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` in the
-    kernel + noise mode; ``--jpeg`` and ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
+    """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` and
+    ``kernel_floor`` None: ``range`` in the kernel + noise mode; ``--jpeg``, ``--kernel-floor`` and
+    ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
     chosen = [
         name
         for name, on in (
