@@ -40,7 +40,7 @@ def bicubic_sigma(scale: int) -> float:
 def principal_axes(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sigmas, axes) of a kernel's second moments in (row, col) coordinates: ``axes[:, i]`` has ``sigmas[i]``."""
     k = np.clip(np.asarray(kernel, dtype=np.float64), 0, None)
-    k = k / k.sum()
+    k = k / (k.sum() or 1.0)
     rr, cc = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
     r, c = rr - (k * rr).sum(), cc - (k * cc).sum()
     cov = np.array([[(k * r * r).sum(), (k * r * c).sum()], [(k * r * c).sum(), (k * c * c).sum()]])

@@ -92,25 +92,17 @@ def write_previews(preview_dir: Path, kernels: dict[str, np.ndarray], overwrite:
 def kernel_stats(kernel: np.ndarray) -> dict:
     """Size, centre of mass (row, col), and spread: the kernel's standard deviations along its principal axes
     (sigma_major >= sigma_minor, in pixels) and the major axis angle in degrees (counter-clockwise from x)."""
+    from realsr_cli.degradations.kernel_centre import centre_of_mass
+    from realsr_cli.degradations.kernel_floor import principal_axes
+
     k = np.clip(kernel, 0, None)
-    total = k.sum() or 1.0
-    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
-    cy, cx = (k * yy).sum() / total, (k * xx).sum() / total
-    cov = (
-        np.array(
-            [
-                [(k * (xx - cx) ** 2).sum(), (k * (xx - cx) * (cy - yy)).sum()],
-                [(k * (xx - cx) * (cy - yy)).sum(), (k * (yy - cy) ** 2).sum()],
-            ]
-        )
-        / total
-    )
-    evals, evecs = np.linalg.eigh(cov)
-    major = evecs[:, 1]
+    cy, cx = centre_of_mass(k) if k.sum() else (0.0, 0.0)
+    sigmas, axes = principal_axes(k)
+    d_row, d_col = axes[:, 1]  # the major axis; rows grow downwards, the angle counts from x towards up
     return {
         "size": [int(kernel.shape[0]), int(kernel.shape[1])],
         "centre": [round(float(cy), 3), round(float(cx), 3)],
-        "sigma_major": round(float(np.sqrt(max(evals[1], 0))), 4),
-        "sigma_minor": round(float(np.sqrt(max(evals[0], 0))), 4),
-        "angle_deg": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180), 2),
+        "sigma_major": round(float(sigmas[1]), 4),
+        "sigma_minor": round(float(sigmas[0]), 4),
+        "angle_deg": round(float(np.degrees(np.arctan2(-d_row, d_col)) % 180), 2),
     }
