@@ -51,7 +51,10 @@ def principal_axes(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def floor_factors(kernel: np.ndarray, scale: int, draw: float) -> np.ndarray | None:
     """Per principal axis, the factor that moves an unresolved axis's sigma ``draw`` (0..1) of the way from the
     estimate's down to the bicubic kernel's; None when no axis is at the floor (the estimate is a measurement)."""
-    sigmas, _ = principal_axes(kernel)
+    return _factors(principal_axes(kernel)[0], scale, draw)
+
+
+def _factors(sigmas: np.ndarray, scale: int, draw: float) -> np.ndarray | None:
     floor, sharpest = FLOOR_LR_PX * scale, bicubic_sigma(scale)
     unresolved = (sigmas <= floor) & (sigmas > sharpest)
     if not unresolved.any():
@@ -71,11 +74,11 @@ def shrink_to_range(kernel: np.ndarray, scale: int, draw: float) -> np.ndarray:
     x``scale``-aligned centre (``kernel_centre.recentre``). Returned unchanged when no axis is at the floor."""
     from realsr_cli.degradations.kernel_centre import centre_of_mass, recentre
 
-    factors = floor_factors(kernel, scale, float(draw))
+    k = np.asarray(kernel, dtype=np.float64)
+    sigmas, axes = principal_axes(k)
+    factors = _factors(sigmas, scale, float(draw))
     if factors is None:
         return kernel
-    k = np.asarray(kernel, dtype=np.float64)
-    _, axes = principal_axes(k)
     inverse = axes @ np.diag(1.0 / factors) @ axes.T  # output offset -> input offset
     centre = centre_of_mass(np.clip(k, 0, None))
     out = ndimage.affine_transform(k, inverse, offset=centre - inverse @ centre, order=1, mode="constant")
