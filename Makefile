@@ -56,6 +56,7 @@ DM_ITERS ?=
 DM_FT_ITERS_4 ?= 500
 DM_FT_ITERS_2 ?= 400
 DM_THREADS ?= 1
+STRENGTH_ESTIMATOR := realsr_cli/models/default/strength_estimator.pt
 dm_iters = $(if $(DM_ITERS),--iters $(DM_ITERS))
 # fine-tuning an end of the denoise knob: from the base model, lr 2e-4, EMA 0.99 (0.999 would leave ~60 % of the
 # base model's weights in a 500-iteration fine-tune's EMA, and the two ends would be nearly the same network)
@@ -76,9 +77,12 @@ dm_train = OMP_NUM_THREADS=$(DM_THREADS) MKL_NUM_THREADS=$(DM_THREADS) $(REALSR)
 # default-psnr.
 DM_VARIANTS_2 := _strong
 DM_VARIANTS_4 := _strong _gan
-DM_METHODS_2 := default-psnr:default-psnr:--model=default-psnr dn0.5:--denoise+0.5:--model=default-psnr,--denoise=0.5 \
+# Without --denoise a built-in model runs `--denoise auto` (the strength estimator, strength-estimator below).
+DM_METHODS_2 := default-psnr:default-psnr,+auto:--model=default-psnr \
+	dn0:--denoise+0,+mild+end:--model=default-psnr,--denoise=0 dn0.5:--denoise+0.5:--model=default-psnr,--denoise=0.5 \
 	dn1:--denoise+1,+strong+end:--model=default-psnr,--denoise=1
-DM_METHODS_4 := $(DM_METHODS_2) gan:default-gan,+the+default:--model=default-gan
+DM_METHODS_4 := $(DM_METHODS_2) gan:default-gan,+auto,+the+default:--model=default-gan \
+	gan0:default-gan+--denoise+0:--model=default-gan,--denoise=0
 # The GAN default (x4): the base model fine-tuned by presets/train/default-x4-gan.yaml (L1 + VGG16 perceptual +
 # relativistic GAN, U-Net SN discriminator), DM_GAN_ITERS iterations; the VGG16 conv weights from ../shared.
 DM_GAN_ITERS ?= 1000
@@ -151,7 +155,7 @@ realsr_cli/models/default/default_x$(1).pt: runs/default-x$(1)/$(DM_SHIPPED_RUN_
 realsr_cli/models/default/default_x$(1)_strong.pt: runs/default-x$(1)/run-strong/model.pt
 	mkdir -p $$(@D) && cp $$< $$@
 
-runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt \
+runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt $(STRENGTH_ESTIMATOR) \
 		$(foreach v,$(DM_VARIANTS_$(1)),realsr_cli/models/default/default_x$(1)$(v).pt) \
 		$(foreach l,$(DM_LEVELS),runs/default-x$(1)/val-$(l)/pairs.jsonl) benchmarks/demo/bicubic.py benchmarks/demo/table.py
 	rm -f $$@.tmp
@@ -169,6 +173,18 @@ runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt \
 	mv $$@.tmp $$@ && cat $$@
 endef
 $(foreach s,$(DM_SCALES),$(eval $(call default_model_rules,$(s))))
+
+# `upscale --denoise auto` (the default for built-in models): a small CNN trained to tell the mild end's training
+# degradations from the strong end's, and per shipped model a ramp from its probability to a strength fitted on
+# crops of the training photos (benchmarks/demo/strength_estimator.py; ~30 min on the 2-core CPU).
+# (STRENGTH_ESTIMATOR is set above the default-model rules, which need it.)
+.PHONY: strength-estimator
+strength-estimator: $(STRENGTH_ESTIMATOR)
+$(STRENGTH_ESTIMATOR): benchmarks/demo/strength_estimator.py realsr_cli/upscale/strength.py \
+		$(foreach s,$(DM_SCALES),realsr_cli/models/default/default_x$(s).pt \
+		$(foreach v,$(DM_VARIANTS_$(s)),realsr_cli/models/default/default_x$(s)$(v).pt)) | $(BIN)/realsr
+	OMP_NUM_THREADS=$(DM_THREADS) $(BIN)/python benchmarks/demo/strength_estimator.py $(HR_TRAIN) $@ \
+		$(if $(LPIPS_WEIGHTS),--lpips-weights $(LPIPS_WEIGHTS))
 
 # ---------------------------------------------------------------------------------------------------------------
 # `make demo` (issue 9): the whole method through files on disk, on ../shared/data/hr-train images halved in size.

@@ -62,18 +62,19 @@ class Upscaler:
         tta: bool = False,
         precision: str = "auto",
         backend: str = "torch",
+        denoise: float | str | None = None,
     ) -> Upscaler:
         """``model``: "default", "bicubic"/"lanczos"/"bilinear"/"nearest", a name from ``realsr models list``, a URL
         or a model file (as ``--model``); ``backend`` as ``--backend`` (``auto``: OpenVINO / ONNX Runtime on the
-        CPU when installed and matching PyTorch; the default here is PyTorch)."""
+        CPU when installed and matching PyTorch; the default here is PyTorch); ``denoise`` as ``--denoise`` (None:
+        ``auto`` for a built-in model, estimated per image)."""
         from realsr_cli.device import resolve_device
-        from realsr_cli.models.loading import load_sr_model
+        from realsr_cli.upscale.auto_denoise import build_upscaler
         from realsr_cli.upscale.pipeline import UpscaleOptions
-        from realsr_cli.upscale.pipeline import Upscaler as Engine
 
         dev = resolve_device(device)
         options = UpscaleOptions(scale=scale, tile=tile, tta=tta, precision=precision, backend=backend)
-        return cls(Engine([load_sr_model(model, dev, scale)], dev, options))
+        return cls(build_upscaler(str(model), dev, options, denoise))
 
     @property
     def scale(self) -> int:

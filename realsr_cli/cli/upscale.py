@@ -29,7 +29,6 @@ from realsr_cli.sharding import parse_shard
 from realsr_cli.threads import use_threads
 
 if TYPE_CHECKING:  # torch and the engine are imported when the command runs, not for --help
-    from realsr_cli.models.loading import SRModel
     from realsr_cli.upscale.pipeline import UpscaleReport
 
 MAX_ROWS = 30
@@ -59,12 +58,14 @@ def command(
         ),
     ] = "default",
     denoise: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--denoise",
             "-dn",
             help="Restoration strength 0-1 (Real-ESRGAN's -dn): 0 keeps detail and noise, 1 restores most; "
-            "interpolates the built-in --model (0) and its strong end (1), or --model and --interpolate.",
+            "interpolates the built-in --model (0) and its strong end (1), or --model and --interpolate. "
+            "auto (the default for a built-in model): estimated per photo.",
+            show_default=False,
         ),
     ] = None,
     interpolate: Annotated[
@@ -159,17 +160,16 @@ def command(
         raise InputError(f"--ext {ext}: expected one of {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}")
     pixel_budget(max_pixels)  # validates --max-pixels / $REALSR_MAX_PIXELS once, before any work
     from realsr_cli.device import resolve_device
-    from realsr_cli.models.loading import load_sr_model
+    from realsr_cli.upscale.auto_denoise import build_upscaler, parse_denoise
     from realsr_cli.upscale.backends import check_backend_name
     from realsr_cli.upscale.ensemble import LuminanceFusion
-    from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler, upscale_files
+    from realsr_cli.upscale.pipeline import UpscaleOptions, upscale_files
     from realsr_cli.upscale.video import is_video, upscale_video
 
     check_backend_name(backend)
     use_threads(threads)
     dev = resolve_device(device)
-    models = [main_model(model, dev, scale, denoise, interpolate)]
-    models += [load_sr_model(p, dev, scale) for p in ensemble or []]
+    strength = parse_denoise(denoise)  # before any model file is read
     options = UpscaleOptions(
         scale=scale,
         outscale=outscale,
@@ -190,7 +190,7 @@ def command(
         max_pixels=max_pixels,
         backend=backend,
     )
-    upscaler = Upscaler(models, dev, options)
+    upscaler = build_upscaler(model, dev, options, strength, interpolate, tuple(ensemble or ()))
     if is_video(input):
         video = upscale_video(input, output, upscaler, crf=crf, overwrite=overwrite, quiet=quiet)
         info_line(f"{video.output}: {video.frames} frames at {video.fps:g} fps, {video.audio_streams} audio", quiet)
@@ -202,41 +202,18 @@ def command(
     finish_batch(report.failures, len(report.results) + len(report.failures))
 
 
-def main_model(spec: str, dev, scale: int | None, denoise: float | None, interpolate: str | None) -> SRModel:
-    """``--model``, or its network interpolation with ``--interpolate`` / the default's ends at ``--denoise``."""
-    from realsr_cli.models.classical import is_interpolator
-    from realsr_cli.models.interpolation import default_denoise_model, interpolate_models
-    from realsr_cli.models.loading import is_builtin, load_sr_model
-
-    if denoise is not None and not 0.0 <= denoise <= 1.0:  # before any model file is read
-        raise InputError(f"--denoise {denoise}: must be between 0 (keep detail) and 1 (strongest restoration)")
-    if is_interpolator(spec) and (denoise is not None or interpolate is not None):
-        raise InputError(
-            f"--model {spec} is a fixed interpolation with no restoration strength: "
-            "--denoise and --interpolate are for SR networks (e.g. --model default)"
-        )
-    if interpolate is not None:
-        if denoise is None:
-            raise InputError("--interpolate B needs --denoise S: the weight of B (0 = --model only, 1 = B only)")
-        return interpolate_models(load_sr_model(spec, dev, scale), load_sr_model(interpolate, dev, scale), denoise)
-    if denoise is None:
-        return load_sr_model(spec, dev, scale)
-    if not is_builtin(spec):
-        raise InputError(
-            "--denoise with a model file needs --interpolate B (the other end); alone it is for the built-in models"
-            " (default, default-psnr, default-gan)"
-        )
-    return default_denoise_model(denoise, dev, scale or 4, spec)
-
-
 def _print_report(report: UpscaleReport, quiet: bool) -> None:
     if quiet or not report.results:
         return
     table = Table(title=f"upscale x{report.scale} with {report.model} on {report.device} ({report.backend})")
-    for column in ("input", "size in", "size out", "tiles", "precision", "seconds", "colour shift"):
+    auto = any(r.denoise is not None for r in report.results)
+    columns = ("input", "size in", "size out", "tiles", "precision", "seconds", "colour shift") + (
+        ("denoise",) if auto else ()
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "input" else "right")
     for r in report.results[:MAX_ROWS]:
-        table.add_row(
+        cells = [
             Path(r.input).name,
             f"{r.in_size[1]}x{r.in_size[0]}",
             f"{r.out_size[1]}x{r.out_size[0]}",
@@ -244,9 +221,10 @@ def _print_report(report: UpscaleReport, quiet: bool) -> None:
             r.precision,
             f"{r.seconds:.2f}",
             f"{r.color_shift:.2f}",
-        )
+        ]
+        table.add_row(*cells, *([f"{r.denoise:g}" if r.denoise is not None else ""] if auto else []))
     if len(report.results) > MAX_ROWS:
-        table.add_row(f"... {len(report.results) - MAX_ROWS} more", "", "", "", "", "", "")
+        table.add_row(f"... {len(report.results) - MAX_ROWS} more", *[""] * (len(columns) - 1))
     out_console.print(table)
     shift = sum(r.color_shift for r in report.results) / len(report.results)
     info_line(

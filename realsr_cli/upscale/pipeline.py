@@ -92,6 +92,7 @@ class ImageResult:
     precision: str
     color_shift: float
     median_luma: float | None = None
+    denoise: float | None = None  # the strength --denoise auto chose for this photo
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -439,6 +440,7 @@ def upscale_files(
                 precision=stats["precision"],
                 color_shift=stats["color_shift"],
                 median_luma=stats["median_luma"],
+                denoise=stats.get("denoise"),
             )
             result.seconds = round(time.perf_counter() - t0, 4)
             return _Upscaled(result, pixels, output_meta(image, model_desc))

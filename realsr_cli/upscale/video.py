@@ -171,6 +171,11 @@ def upscale_video(
     ensure_writable(output, overwrite, frozenset({source.resolve()}))
     parts = parts_dir(output)
     start = time.perf_counter()
+    if hasattr(upscaler, "fixed_for"):  # --denoise auto: one strength for the whole video, from its first frame
+        with _open(source) as container:
+            first = next(container.decode(container.streams.video[0]), None)
+        if first is not None:
+            upscaler = upscaler.fixed_for(first.to_ndarray(format="rgb24"))
     with _open(source) as container:
         stream = container.streams.video[0]
         fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
