@@ -77,12 +77,12 @@ dm_train = OMP_NUM_THREADS=$(DM_THREADS) MKL_NUM_THREADS=$(DM_THREADS) $(REALSR)
 # default-psnr.
 DM_VARIANTS_2 := _strong
 DM_VARIANTS_4 := _strong _gan
-# Without --denoise a built-in model runs `--denoise auto` (the strength estimator, strength-estimator below).
+# Without --denoise a PSNR built-in model runs `--denoise auto` (the strength estimator, strength-estimator below);
+# default-gan has no auto ramp and runs as it is.
 DM_METHODS_2 := default-psnr:default-psnr,+auto:--model=default-psnr \
 	dn0:--denoise+0,+mild+end:--model=default-psnr,--denoise=0 dn0.5:--denoise+0.5:--model=default-psnr,--denoise=0.5 \
 	dn1:--denoise+1,+strong+end:--model=default-psnr,--denoise=1
-DM_METHODS_4 := $(DM_METHODS_2) gan:default-gan,+auto,+the+default:--model=default-gan \
-	gan0:default-gan+--denoise+0:--model=default-gan,--denoise=0
+DM_METHODS_4 := $(DM_METHODS_2) gan:default-gan,+the+default:--model=default-gan
 # The GAN default (x4): the base model fine-tuned by presets/train/default-x4-gan.yaml (L1 + VGG16 perceptual +
 # relativistic GAN, U-Net SN discriminator), DM_GAN_ITERS iterations; the VGG16 conv weights from ../shared.
 DM_GAN_ITERS ?= 1000

@@ -57,6 +57,10 @@ def test_tiles_cover_the_image_on_a_grid_and_small_images_are_padded():
     assert small.shape == (1, 3, TILE, TILE)
     gray16 = synthetic_image(64, 64, seed=4)[..., 0].astype(np.uint16) * 257
     assert torch.allclose(tiles_of(gray16)[0, 0], tiles_of(gray16)[0, 2])
+    rgba = np.dstack([big, np.full(big.shape[:2], 7, np.uint8)])
+    assert torch.equal(tiles_of(rgba), tiles)
+    gray_alpha = np.dstack([big[..., 0], big[..., 1]])
+    assert torch.equal(tiles_of(gray_alpha), tiles_of(big[..., 0]))
 
 
 def test_ramp_is_clipped_and_linear():
@@ -113,7 +117,10 @@ def test_auto_is_the_default_for_built_in_models_only(tmp_path, monkeypatch):
         pytest.skip("the estimator is not installed")
     engine = build_upscaler("default-psnr", CPU, UpscaleOptions(scale=2))
     assert isinstance(engine, AutoDenoiseUpscaler) and engine.calibration == "psnr"
-    assert isinstance(build_upscaler("default", CPU, UpscaleOptions(scale=4)), AutoDenoiseUpscaler)
+    assert isinstance(build_upscaler("default", CPU, UpscaleOptions(scale=2)), AutoDenoiseUpscaler)
+    assert type(build_upscaler("default", CPU, UpscaleOptions(scale=4))) is Upscaler  # default-gan: no ramp shipped
+    with pytest.raises(InputError, match="no calibration for x4 default-gan"):
+        build_upscaler("default-gan", CPU, UpscaleOptions(scale=4), "auto")
     assert type(build_upscaler("default-psnr", CPU, UpscaleOptions(scale=2), 0.0)) is Upscaler
     assert type(build_upscaler("bicubic", CPU, UpscaleOptions(scale=2))) is Upscaler
     with pytest.raises(InputError, match="built-in models"):

@@ -64,7 +64,7 @@ def command(
             "-dn",
             help="Restoration strength 0-1 (Real-ESRGAN's -dn): 0 keeps detail and noise, 1 restores most; "
             "interpolates the built-in --model (0) and its strong end (1), or --model and --interpolate. "
-            "auto (the default for a built-in model): estimated per photo.",
+            "auto (the default for default-psnr, x2's default): estimated per photo.",
             show_default=False,
         ),
     ] = None,

@@ -5,14 +5,15 @@ and mildly degraded photos (``default-mild``), and the strong end, trained on Re
 degradations (``realesrgan``). Which one suits a photo depends on how degraded it is; a fixed ``--denoise`` costs
 about 6 dB at 1 on clean photos and leaves 2-3 dB on the table at 0 on heavily degraded ones.
 
-A small CNN (:class:`DegradationEstimator`, ~25k parameters) reads 64x64 tiles of the low-resolution photo and
+A small CNN (:class:`DegradationEstimator`, 38k parameters) reads 64x64 tiles of the low-resolution photo and
 gives the log-odds that they come from the strong end's training distribution rather than the mild end's, the
 blind-degradation classification of Wang et al., "Unsupervised Degradation Representation Learning for Blind
 Super-Resolution" (DASR, CVPR 2021) reduced to the two distributions the knob spans. The photo's probability ``p``
 (the mean log-odds of up to :data:`MAX_TILES` tiles on a grid) becomes a strength through a per-model ramp
 ``clip((p - start) / (end - start), 0, 1)`` fitted to maximise PSNR-Y on calibration crops of the training photos
-(``benchmarks/demo/strength_estimator.py``, ``make strength-estimator``). The estimator, its ramps and the data
-they were fitted on are one file, ``realsr_cli/models/default/strength_estimator.pt``.
+(``benchmarks/demo/strength_estimator.py``, ``make strength-estimator``); ``default-gan`` has none (its LPIPS-fitted
+ramp did not carry over from the crops to whole photos). The estimator, its ramps and a summary of their
+calibration are one file, ``realsr_cli/models/default/strength_estimator.pt``.
 """
 
 from __future__ import annotations
@@ -68,13 +69,12 @@ class Ramp:
 
 def tiles_of(pixels: np.ndarray, tile: int = TILE, max_tiles: int = MAX_TILES) -> torch.Tensor:
     """Up to ``max_tiles`` non-overlapping ``tile``-px tiles on an even grid of an (H, W[, C]) uint8/uint16/float
-    image, as (N, 3, tile, tile) float32 in [0, 1]; an image smaller than a tile is one reflect-padded tile."""
+    gray, gray+alpha, RGB or RGBA image (colour only), as (N, 3, tile, tile) float32 in [0, 1]; an image smaller than a tile is one reflect-padded tile."""
     x = np.asarray(pixels)
     scale = 65535.0 if x.dtype == np.uint16 else 255.0 if x.dtype == np.uint8 else 1.0
     x = x.astype(np.float32) / scale
-    x = np.repeat(x[..., None], 3, axis=2) if x.ndim == 2 else x[..., :3]
-    if x.shape[2] == 1:
-        x = np.repeat(x, 3, axis=2)
+    x = x[..., None] if x.ndim == 2 else x
+    x = np.repeat(x[..., :1], 3, axis=2) if x.shape[2] in (1, 2) else x[..., :3]  # gray (+alpha) as RGB, no alpha
     h, w = x.shape[:2]
     if h < tile or w < tile:
         x = np.pad(x, ((0, max(0, tile - h)), (0, max(0, tile - w)), (0, 0)), mode="reflect")
