@@ -174,9 +174,9 @@ runs/default-x$(1)/validation.txt: realsr_cli/models/default/default_x$(1).pt $(
 endef
 $(foreach s,$(DM_SCALES),$(eval $(call default_model_rules,$(s))))
 
-# `upscale --denoise auto` (the default for built-in models): a small CNN trained to tell the mild end's training
+# `upscale --denoise auto` (the default for default-psnr): a small CNN trained to tell the mild end's training
 # degradations from the strong end's, and per shipped model a ramp from its probability to a strength fitted on
-# crops of the training photos (benchmarks/demo/strength_estimator.py; ~30 min on the 2-core CPU).
+# crops of the training photos (benchmarks/demo/strength_estimator.py; 16 min on the 2-core CPU).
 # (STRENGTH_ESTIMATOR is set above the default-model rules, which need it.)
 .PHONY: strength-estimator
 strength-estimator: $(STRENGTH_ESTIMATOR)

@@ -67,7 +67,7 @@ class Upscaler:
         """``model``: "default", "bicubic"/"lanczos"/"bilinear"/"nearest", a name from ``realsr models list``, a URL
         or a model file (as ``--model``); ``backend`` as ``--backend`` (``auto``: OpenVINO / ONNX Runtime on the
         CPU when installed and matching PyTorch; the default here is PyTorch); ``denoise`` as ``--denoise`` (None:
-        ``auto`` for a built-in model, estimated per image)."""
+        ``auto`` for ``default-psnr``, estimated per image)."""
         from realsr_cli.device import resolve_device
         from realsr_cli.upscale.auto_denoise import build_upscaler
         from realsr_cli.upscale.pipeline import UpscaleOptions

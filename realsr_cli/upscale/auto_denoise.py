@@ -148,8 +148,8 @@ def build_upscaler(
     ensemble: tuple[str, ...] = (),
 ) -> Upscaler:
     """The engine behind ``upscale`` and :class:`realsr_cli.api.Upscaler`: ``--model`` (+ ``--interpolate`` /
-    ``--denoise``, + ``--ensemble`` models). ``denoise`` None means ``auto`` where it applies (a built-in model alone,
-    with the shipped estimator), else the model as it is."""
+    ``--denoise``, + ``--ensemble`` models). ``denoise`` None means ``auto`` where it applies (a built-in model alone
+    whose ramp the shipped estimator holds: ``default-psnr``), else the model as it is."""
     from realsr_cli.models.interpolation import STRONG_END
     from realsr_cli.models.loading import builtin_variant, default_model_path, load_sr_model
 
@@ -166,7 +166,7 @@ def build_upscaler(
             mild.name = f"{spec} (denoise auto)"
             strong = load_sr_model(default_model_path(scale or 4, STRONG_END), dev, scale or 4)
             return AutoDenoiseUpscaler(mild, strong, dev, options, estimator, calibration)
-    fixed = None if denoise == AUTO else denoise
-    models = [main_model(spec, dev, scale, fixed if isinstance(fixed, float) else None, interpolate)]
+    assert not isinstance(denoise, str), "an explicit auto either built its engine or raised"
+    models = [main_model(spec, dev, scale, denoise, interpolate)]
     models += [load_sr_model(p, dev, scale) for p in ensemble]
     return Upscaler(models, dev, options)
