@@ -88,6 +88,9 @@ def test_estimator_file_round_trips_and_bad_files_are_clear_errors(tmp_path):
     torch.save({"format": "something-else"}, tmp_path / "other.pt")
     with pytest.raises(InputError, match="other.pt: not a strength estimator"):
         StrengthEstimator.load(tmp_path / "other.pt")
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(InputError, match="list.pt: not a strength estimator file \\(format 'list'\\)"):
+        StrengthEstimator.load(tmp_path / "list.pt")
     with pytest.raises(InputError, match="missing.pt: the --denoise auto estimator is missing"):
         StrengthEstimator.load(tmp_path / "missing.pt")
 

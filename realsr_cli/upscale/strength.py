@@ -69,10 +69,11 @@ class Ramp:
 
 def tiles_of(pixels: np.ndarray, tile: int = TILE, max_tiles: int = MAX_TILES) -> torch.Tensor:
     """Up to ``max_tiles`` non-overlapping ``tile``-px tiles on an even grid of an (H, W[, C]) uint8/uint16/float
-    gray, gray+alpha, RGB or RGBA image (colour only), as (N, 3, tile, tile) float32 in [0, 1]; an image smaller than a tile is one reflect-padded tile."""
-    x = np.asarray(pixels)
-    scale = 65535.0 if x.dtype == np.uint16 else 255.0 if x.dtype == np.uint8 else 1.0
-    x = x.astype(np.float32) / scale
+    gray, gray+alpha, RGB or RGBA image (colour only), as (N, 3, tile, tile) float32 in [0, 1]; an image smaller
+    than a tile is one reflect-padded tile."""
+    from realsr_cli.io.images import to_float
+
+    x = to_float(np.asarray(pixels))
     x = x[..., None] if x.ndim == 2 else x
     x = np.repeat(x[..., :1], 3, axis=2) if x.shape[2] in (1, 2) else x[..., :3]  # gray (+alpha) as RGB, no alpha
     h, w = x.shape[:2]
@@ -84,7 +85,7 @@ def tiles_of(pixels: np.ndarray, tile: int = TILE, max_tiles: int = MAX_TILES) -
     picks = [(r, c) for r in range(0, rows, step) for c in range(0, cols, step)][:max_tiles]
     oy, ox = (h - rows * tile) // 2, (w - cols * tile) // 2
     batch = np.stack([x[oy + r * tile : oy + (r + 1) * tile, ox + c * tile : ox + (c + 1) * tile] for r, c in picks])
-    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).clamp(0, 1)
+    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
 
 
 class StrengthEstimator:
@@ -104,8 +105,9 @@ class StrengthEstimator:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
             raise InputError(f"{path}: not a strength estimator file ({type(exc).__name__})") from None
-        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-            raise InputError(f"{path}: not a strength estimator file (format {obj.get('format')!r})")
+        found = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
+        if found != FORMAT:
+            raise InputError(f"{path}: not a strength estimator file (format {found!r})")
         net = DegradationEstimator(**obj.get("arch_args", {}))
         net.load_state_dict(obj["params"])
         ramps = {key: Ramp(float(v[0]), float(v[1])) for key, v in obj["ramps"].items()}
@@ -130,7 +132,9 @@ class StrengthEstimator:
 
 
 def default_estimator_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "models" / "default" / ESTIMATOR_FILE
+    from realsr_cli.models.loading import DEFAULT_DIR
+
+    return DEFAULT_DIR / ESTIMATOR_FILE
 
 
 def save_estimator(path: str | Path, net: DegradationEstimator, ramps: dict[str, Ramp], meta: dict[str, Any]) -> Path:
