@@ -179,3 +179,41 @@ def test_restarts_of_one_photo_compute_its_crop_maps_once(monkeypatch):
     rngs = [np.random.default_rng(i) for i in range(5)]
     estimate_kernels([one, one, one, two, two], rngs, KernelGANConfig(iters=1))
     assert calls == [id(one), id(two)]
+
+
+def test_real_crop_noise_stays_in_each_pairs_photo_as_in_the_official_data_generator():
+    """data.py's ``crop_im += noise`` writes into a view of the image: D's noise accumulates where its crops fall,
+    G's later crops see it, and each (G, D) pair (one process each in the original) has its own photo."""
+    from realsr_cli.learn.kernelgan import _PairImages
+
+    photo = torch.zeros(3, 12, 12)
+    pairs = _PairImages([photo], 2, accumulate=True)
+    noise = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), -0.2)])
+    first = pairs.add_noise([(0, 2, 2), (0, 2, 2)], 4, noise)
+    assert torch.allclose(first[0], torch.tensor(0.1)) and torch.allclose(first[1], torch.tensor(-0.2))
+    second = pairs.add_noise([(0, 4, 4), (0, 8, 8)], 4, noise)
+    assert torch.allclose(second[0, :, :2, :2], torch.tensor(0.2)) and torch.allclose(
+        second[0, :, 2:, 2:], torch.tensor(0.1)
+    )
+    g = pairs.gather([(0, 0, 0), (0, 0, 0)], 12)
+    assert torch.allclose(g[0, :, 2:4, 2:4], torch.tensor(0.1)) and torch.allclose(
+        g[1, :, 9:12, 9:12], torch.tensor(-0.2)
+    )
+    assert float(g[1, :, 4:6, 4:6].sum()) == pytest.approx(-0.2 * 12)  # pair 1's first crop only: no pair 0 noise
+    assert float(photo.abs().sum()) == 0  # the shared photo is never written
+    plain = _PairImages([photo], 2, accumulate=False)
+    assert torch.allclose(plain.add_noise([(0, 2, 2), (0, 2, 2)], 4, noise), noise)
+    assert float(plain.gather([(0, 0, 0), (0, 0, 0)], 12).abs().sum()) == 0
+
+
+def test_official_real_crop_noise_is_the_default_and_changes_the_estimate():
+    cfg = KernelGANConfig()
+    assert cfg.accumulate_d_noise and cfg.real_noise == pytest.approx(2 / 255)  # 1/255 in [0, 1] units
+    rng = np.random.default_rng(0)
+    im = ndimage.gaussian_filter(rng.random((100, 110, 3)), (1.2, 1.2, 0))
+    im = prepare_image((im - im.min()) / (im.max() - im.min()))
+    runs = [
+        estimate_kernels([im], [np.random.default_rng(7)], KernelGANConfig(iters=20, accumulate_d_noise=acc))[0].raw
+        for acc in (True, False)
+    ]
+    assert np.abs(runs[0] - runs[1]).max() > 1e-4 * np.abs(runs[0]).max()

@@ -37,6 +37,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=FULL["iters"], help="iterations of both (the original's 3000)")
     p.add_argument("--photos", type=int, default=FULL["photos"], help=f"photos, 1-{photos.MAX_PHOTOS}")
     p.add_argument("--seeds", type=int, default=FULL["seeds"], help="seeds per photo and tool")
+    p.add_argument("--skip", type=int, default=0, help="leave out the first N photos (run the rest of --photos)")
     p.add_argument("--size", type=int, default=256, help="LR photo side (px)")
     p.add_argument("--photos-dir", type=Path, default=photos.PHOTOS, help="clean HR photos (PNG)")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "kernelgan-fidelity", help="report, photos, kernels")
@@ -191,9 +192,10 @@ def verdict(total: dict) -> str:
 
 def describe(args: argparse.Namespace, note: str | None) -> str:
     settings = {"iters": args.iters, "photos": args.photos, "seeds": args.seeds}
-    reduced = settings != FULL
+    reduced = settings != FULL or args.skip > 0
+    which = f"photos {args.skip + 1}-{args.photos}" if args.skip else f"{args.photos} photos"
     text = (
-        f"{args.photos} photos of {args.size}x{args.size} LR, {args.seeds} seeds each, {args.iters} iterations, "
+        f"{which} of {args.size}x{args.size} LR, {args.seeds} seeds each, {args.iters} iterations, "
         f"1 thread; load average at start {args.load_at_start:.2f}"
     )
     if reduced:
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     single_thread()
     shots = photos.make_photos(args.photos, args.size, args.out / "photos", args.photos_dir)
     rows: list[dict] = []
-    for photo in shots:  # the report is rewritten after every photo (a full run takes hours)
+    for photo in shots[args.skip :]:  # the report is rewritten after every photo (a full run takes hours)
         rows.append(run_photo(args, photo, note is None))
         total = {tool: scores.totals([r[tool] for r in rows]) for tool in ("original", "realsr") if rows[0][tool]}
         table, summary = write_report(args, note, rows, total)

@@ -6,8 +6,11 @@ data.py, util.py). Defaults and schedule follow the official code:
 
 * G: purely linear, bias-free, 64 channels, convolutions [7, 5, 3, 1, 1, 1], the last one with stride 2 (PR #10),
   xavier-normal init (gain 0.1). G is therefore exactly "correlate with one 13x13 kernel, keep every 2nd pixel".
-* D: 7x7 spectral-normalised conv, then 5 x (1x1 SN conv + BN + ReLU), 1x1 SN conv + sigmoid; real crops and
-  G's outputs get N(0, 1/255) noise (images in [-1, 1]).
+* D: 7x7 spectral-normalised conv, then 5 x (1x1 SN conv + BN + ReLU), 1x1 SN conv + sigmoid; G's outputs get
+  N(0, 1/255) noise (images in [-1, 1]). Real crops get N(0, 1/255) noise in [0, 1] units (2/255 in [-1, 1]) that
+  stays in the image: data.py's ``next_crop`` adds it with ``crop_im += ...`` to a view of the input image, so
+  the noise accumulates where D's crops fall and G's later crops see it too (``accumulate_d_noise``; measured:
+  without it single estimates of narrow blurs drift wider between iterations 1000 and 3000, issue 19).
 * GAN loss: L1 between D's map and the 0/1 label map. Regularisers: bicubic (MSE to an 8x8 bicubic x2
   downscale, lambda 5, divided by 100 every 200 iterations once the loss stayed < 0.4 for 3 iterations, floor
   5e-6), sum-to-one 0.5, boundaries 0.5 (penalty mask scale 30), centralisation 1 and sparsity 5 (|k|^0.2)
@@ -77,6 +80,8 @@ class KernelGANConfig:
     lambda_bicubic_min: float = 5e-6
     update_lr_freq: int = 750
     update_lr_rate: float = 10.0
+    real_noise: float = 2.0 / 255.0  # std of the noise on D's real crops, [-1, 1] units (data.py: 1/255 in [0, 1])
+    accumulate_d_noise: bool = True  # data.py: the real crops' noise is added to the image in place (it stays)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -605,10 +610,13 @@ def _estimate(
     losses = KernelLosses(c.kernel_size, device)
     schedule = _Schedule(b, c, device)
     s, d = c.crop, c.d_input
+    images_of = _PairImages(tensors, b, c.accumulate_d_noise)
     for it in range(c.iters):
-        g_in = _gather(tensors, [(p.g_image[it], p.g_top[it], p.g_left[it]) for p in plans], s)
-        d_in = _gather(tensors, [(p.d_image[it], p.d_top[it], p.d_left[it]) for p in plans], d)
-        d_in = d_in + _noise(noise_gens, d_in.shape[1:], device)
+        g_in = images_of.gather([(p.g_image[it], p.g_top[it], p.g_left[it]) for p in plans], s)
+        d_corners = [(p.d_image[it], p.d_top[it], p.d_left[it]) for p in plans]
+        d_in = images_of.add_noise(
+            d_corners, d, _noise(noise_gens, (tensors[0].shape[0], d, d), device) * (c.real_noise * 255.0)
+        )
         # G step (train_g + calc_constraints)
         k = model.kernels()
         g_pred = model.generate(g_in, k)
@@ -655,5 +663,33 @@ def _noise(gens: list[torch.Generator], shape: torch.Size, device: torch.device)
     return torch.stack([torch.randn(tuple(shape), generator=g) for g in gens]).div_(255.0).to(device)
 
 
-def _gather(tensors: list[Tensor], corners: list[tuple[int, int, int]], size: int) -> Tensor:
-    return torch.stack([tensors[i][:, r : r + size, c : c + size] for i, r, c in corners])
+class _PairImages:
+    """The photos each (G, D) pair reads. With ``accumulate`` (the official data.py) every pair has its own copy of
+    the photos it uses, and the noise of its real D crops is added to that copy in place, so it stays there for
+    later G and D crops; without, all pairs read the shared photos and the noise is added to the crop only."""
+
+    def __init__(self, tensors: list[Tensor], pairs: int, accumulate: bool) -> None:
+        self.tensors = tensors
+        self.accumulate = accumulate
+        self.copies: list[dict[int, Tensor]] = [{} for _ in range(pairs)]
+
+    def _image(self, pair: int, index: int) -> Tensor:
+        if not self.accumulate:
+            return self.tensors[index]
+        if index not in self.copies[pair]:
+            self.copies[pair][index] = self.tensors[index].clone()
+        return self.copies[pair][index]
+
+    def gather(self, corners: list[tuple[int, int, int]], size: int) -> Tensor:
+        return torch.stack([self._image(b, i)[:, r : r + size, c : c + size] for b, (i, r, c) in enumerate(corners)])
+
+    def add_noise(self, corners: list[tuple[int, int, int]], size: int, noise: Tensor) -> Tensor:
+        """The D crops with ``noise`` (B, 3, size, size) added (and, accumulating, left in the pair's photo)."""
+        if not self.accumulate:
+            return self.gather(corners, size) + noise
+        crops = []
+        for b, (i, r, c) in enumerate(corners):
+            view = self._image(b, i)[:, r : r + size, c : c + size]
+            view += noise[b]
+            crops.append(view.clone())
+        return torch.stack(crops)
