@@ -183,27 +183,40 @@ def test_restarts_of_one_photo_compute_its_crop_maps_once(monkeypatch):
 
 def test_real_crop_noise_stays_in_each_pairs_photo_as_in_the_official_data_generator():
     """data.py's ``crop_im += noise`` writes into a view of the image: D's noise accumulates where its crops fall,
-    G's later crops see it, and each (G, D) pair (one process each in the original) has its own photo."""
-    from realsr_cli.learn.kernelgan import _PairImages
+    G's later crops see it, and each (G, D) pair (one process each in the original) has its own photo. Checked
+    against that dense, in-place reference on random crops; the noise is kept in tiles only where D's crops fell."""
+    from realsr_cli.learn.kernelgan import NOISE_TILE, _PairImages
 
-    photo = torch.zeros(3, 12, 12)
-    pairs = _PairImages([photo], 2, accumulate=True)
-    noise = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), -0.2)])
-    first = pairs.add_noise([(0, 2, 2), (0, 2, 2)], 4, noise)
-    assert torch.allclose(first[0], torch.tensor(0.1)) and torch.allclose(first[1], torch.tensor(-0.2))
-    second = pairs.add_noise([(0, 4, 4), (0, 8, 8)], 4, noise)
-    assert torch.allclose(second[0, :, :2, :2], torch.tensor(0.2)) and torch.allclose(
-        second[0, :, 2:, 2:], torch.tensor(0.1)
-    )
-    g = pairs.gather([(0, 0, 0), (0, 0, 0)], 12)
-    assert torch.allclose(g[0, :, 2:4, 2:4], torch.tensor(0.1)) and torch.allclose(
-        g[1, :, 9:12, 9:12], torch.tensor(-0.2)
-    )
-    assert float(g[1, :, 4:6, 4:6].sum()) == pytest.approx(-0.2 * 12)  # pair 1's first crop only: no pair 0 noise
-    assert float(photo.abs().sum()) == 0  # the shared photo is never written
-    plain = _PairImages([photo], 2, accumulate=False)
-    assert torch.allclose(plain.add_noise([(0, 2, 2), (0, 2, 2)], 4, noise), noise)
-    assert float(plain.gather([(0, 0, 0), (0, 0, 0)], 12).abs().sum()) == 0
+    gen = torch.Generator().manual_seed(0)
+    photos = [torch.rand(3, 150, 170, generator=gen), torch.rand(3, 90, 100, generator=gen)]
+    pairs = _PairImages(photos, 2, accumulate=True)
+    dense = [[p.clone() for p in photos] for _ in range(2)]  # the original: every pair writes its own photos
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        d_corners = [
+            (int(i), int(rng.integers(0, photos[i].shape[1] - 26)), int(rng.integers(0, photos[i].shape[2] - 26)))
+            for i in rng.integers(0, 2, size=2)
+        ]
+        g_corners = [
+            (int(i), int(rng.integers(0, photos[i].shape[1] - 64)), int(rng.integers(0, photos[i].shape[2] - 64)))
+            for i in rng.integers(0, 2, size=2)
+        ]
+        g = pairs.gather(g_corners, 64)
+        for b, (i, r, c) in enumerate(g_corners):
+            assert torch.allclose(g[b], dense[b][i][:, r : r + 64, c : c + 64], atol=1e-6)
+        noise = torch.randn(2, 3, 26, 26, generator=gen) * 0.05
+        d = pairs.add_noise(d_corners, 26, noise)
+        for b, (i, r, c) in enumerate(d_corners):
+            dense[b][i][:, r : r + 26, c : c + 26] += noise[b]
+            assert torch.allclose(d[b], dense[b][i][:, r : r + 26, c : c + 26], atol=1e-6)
+    assert all(len(tiles) <= 40 * 4 for tiles in pairs.noise) and NOISE_TILE >= 26
+    assert float((photos[0] - dense[0][0]).abs().max()) > 0.05  # the reference did accumulate ...
+    fresh = torch.Generator().manual_seed(0)
+    assert torch.equal(photos[0], torch.rand(3, 150, 170, generator=fresh))  # ... the shared photos never change
+    plain = _PairImages(photos, 2, accumulate=False)
+    crops = plain.add_noise([(0, 2, 2), (1, 5, 5)], 26, noise)
+    assert torch.allclose(crops[0], photos[0][:, 2:28, 2:28] + noise[0])
+    assert torch.equal(plain.gather([(0, 2, 2), (1, 5, 5)], 26)[1], photos[1][:, 5:31, 5:31])
 
 
 def test_official_real_crop_noise_is_the_default_and_changes_the_estimate():

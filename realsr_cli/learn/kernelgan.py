@@ -658,38 +658,60 @@ def _estimate(
     return results
 
 
-def _noise(gens: list[torch.Generator], shape: torch.Size, device: torch.device) -> Tensor:
+def _noise(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> Tensor:
     """N(0, 1/255) per image from its own generator (the same draws whatever the batch)."""
     return torch.stack([torch.randn(tuple(shape), generator=g) for g in gens]).div_(255.0).to(device)
 
 
+NOISE_TILE = 32  # px: the accumulated D-crop noise is stored in tiles of this size where D's crops fall
+
+
 class _PairImages:
-    """The photos each (G, D) pair reads. With ``accumulate`` (the official data.py) every pair has its own copy of
-    the photos it uses, and the noise of its real D crops is added to that copy in place, so it stays there for
-    later G and D crops; without, all pairs read the shared photos and the noise is added to the crop only."""
+    """The photos each (G, D) pair reads. With ``accumulate`` (the official data.py) the noise of each pair's real
+    D crops stays in that pair's photos for its later G and D crops: it is kept per pair and photo in
+    :data:`NOISE_TILE`-pixel tiles, allocated where D's crops fall (the photos themselves are shared and never
+    written, so memory grows with the area D visits, not with the photos' size); without, the noise is added to
+    the crop only."""
 
     def __init__(self, tensors: list[Tensor], pairs: int, accumulate: bool) -> None:
         self.tensors = tensors
         self.accumulate = accumulate
-        self.copies: list[dict[int, Tensor]] = [{} for _ in range(pairs)]
+        self.noise: list[dict[tuple[int, int, int], Tensor]] = [{} for _ in range(pairs)]
 
-    def _image(self, pair: int, index: int) -> Tensor:
-        if not self.accumulate:
-            return self.tensors[index]
-        if index not in self.copies[pair]:
-            self.copies[pair][index] = self.tensors[index].clone()
-        return self.copies[pair][index]
+    def _tiles(self, r: int, c: int, size: int):
+        """(tile row, tile col, crop slice, tile slice) for every noise tile a size x size crop at (r, c) overlaps."""
+        t = NOISE_TILE
+        for ty in range(r // t, (r + size - 1) // t + 1):
+            for tx in range(c // t, (c + size - 1) // t + 1):
+                y0, y1 = max(r, ty * t), min(r + size, (ty + 1) * t)
+                x0, x1 = max(c, tx * t), min(c + size, (tx + 1) * t)
+                crop = (slice(None), slice(y0 - r, y1 - r), slice(x0 - c, x1 - c))
+                tile = (slice(None), slice(y0 - ty * t, y1 - ty * t), slice(x0 - tx * t, x1 - tx * t))
+                yield ty, tx, crop, tile
+
+    def _crop(self, pair: int, i: int, r: int, c: int, size: int) -> Tensor:
+        base = self.tensors[i][:, r : r + size, c : c + size]
+        tiles = self.noise[pair]
+        if not self.accumulate or not tiles:
+            return base
+        out = base.clone()
+        for ty, tx, crop, tile in self._tiles(r, c, size):
+            if (i, ty, tx) in tiles:
+                out[crop] += tiles[(i, ty, tx)][tile]
+        return out
 
     def gather(self, corners: list[tuple[int, int, int]], size: int) -> Tensor:
-        return torch.stack([self._image(b, i)[:, r : r + size, c : c + size] for b, (i, r, c) in enumerate(corners)])
+        return torch.stack([self._crop(b, i, r, c, size) for b, (i, r, c) in enumerate(corners)])
 
     def add_noise(self, corners: list[tuple[int, int, int]], size: int, noise: Tensor) -> Tensor:
-        """The D crops with ``noise`` (B, 3, size, size) added (and, accumulating, left in the pair's photo)."""
+        """The D crops with ``noise`` (B, C, size, size) added (and, accumulating, kept for later crops)."""
         if not self.accumulate:
             return self.gather(corners, size) + noise
-        crops = []
         for b, (i, r, c) in enumerate(corners):
-            view = self._image(b, i)[:, r : r + size, c : c + size]
-            view += noise[b]
-            crops.append(view.clone())
-        return torch.stack(crops)
+            tiles = self.noise[b]
+            for ty, tx, crop, tile in self._tiles(r, c, size):
+                key = (i, ty, tx)
+                if key not in tiles:
+                    tiles[key] = noise.new_zeros((noise.shape[1], NOISE_TILE, NOISE_TILE))
+                tiles[key][tile] += noise[b][crop]
+        return self.gather(corners, size)
