@@ -3,7 +3,8 @@
 ``python -m benchmarks cameras [--quick] [--cameras a,b] [--out DIR]`` runs the camera zoo (``benchmarks/cameras``),
 which is not part of the default set: its full run takes most of an hour. Nor is
 ``python -m benchmarks kernelgan-fidelity --original DIR [--iters N] [--photos K] [--seeds S] [--out DIR]``
-(``kernelgan_fidelity`` too): the original KernelGAN beside this tool (``benchmarks/kernelgan_fidelity``), hours.
+(``kernelgan_fidelity`` too): the original KernelGAN beside this tool (``benchmarks/kernelgan_fidelity``), hours;
+``python -m benchmarks kernelgan-speed --original DIR [--iters N]``: their seconds per photo only, minutes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.kernelgan_fidelity.runner import main as fidelity
 
         return fidelity(argv[1:])
+    if argv[:1] in (["kernelgan-speed"], ["kernelgan_speed"]):
+        from benchmarks.kernelgan_fidelity.speed import main as speed
+
+        return speed(argv[1:])
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names

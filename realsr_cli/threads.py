@@ -6,7 +6,8 @@ The rule (every subcommand that runs a network: ``upscale``, ``train-sr``, ``mak
 1. ``--threads N``, else ``$REALSR_THREADS``, else ``$OMP_NUM_THREADS``, when given (N >= 1);
 2. else the free cores: the cores this process may run on (its CPU affinity) minus the other processes' load, at
    least 1. The others' load is measured *now*: the cores busy in ``/proc/stat`` over ``SAMPLE_S`` (0.1 s) minus
-   this process's own CPU time in that window (``busy_now``). The 1-minute load average lags by minutes both ways
+   this process's own CPU time in that window (``busy_now``; the CLI opens the window when it starts, so that
+   the imports' time serves as the window instead of an extra sleep). The 1-minute load average lags by minutes both ways
    (a job that just ended still counts, one that just started does not: on the 2-core machine it gave 1 thread to
    an idle CPU after a training run, 0.75-0.88x of eager PyTorch), so it is only the fallback where /proc/stat is
    missing: ``round(load1 - own)``, ``own`` this process's share of it (its CPU time over its age, weighted by how
@@ -28,6 +29,7 @@ THREADS_ENV = "REALSR_THREADS"
 OMP_ENV = "OMP_NUM_THREADS"  # the standard variable (OpenMP, PyTorch), honoured when set
 LOAD_WINDOW_S = 60.0  # the 1-minute load average is an exponential average with this time constant
 SAMPLE_S = 0.1  # busy_now's measuring window
+MAX_WINDOW_S = 5.0  # an older start_sampling is not "now": busy_now samples afresh
 _IMPORTED = time.monotonic()
 
 
@@ -69,13 +71,34 @@ def _busy_jiffies() -> int:
     return sum(fields) - fields[3] - fields[4]
 
 
-def busy_now(window_s: float = SAMPLE_S) -> float | None:
-    """Cores busy with other processes right now: all CPUs' busy time over ``window_s`` minus this process's own, in
-    cores; None where ``/proc/stat`` cannot be read."""
+_started: tuple[float, int, float] | None = None  # start_sampling's (time, busy jiffies, own CPU seconds)
+
+
+def _sample() -> tuple[float, int, float]:
+    return time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
+
+
+def start_sampling() -> None:
+    """Open ``busy_now``'s window now (the CLI does at start-up, so that the window is the imports' time, not an
+    extra sleep); a no-op where ``/proc/stat`` cannot be read."""
+    global _started
     try:
-        t0, b0, own0 = time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
-        time.sleep(window_s)
-        t1, b1, own1 = time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
+        _started = _sample()
+    except (OSError, ValueError, IndexError):
+        _started = None
+
+
+def busy_now(window_s: float = SAMPLE_S) -> float | None:
+    """Cores busy with other processes right now: all CPUs' busy time over at least ``window_s`` (since
+    ``start_sampling`` when that was called, else from now) minus this process's own, in cores; None where
+    ``/proc/stat`` cannot be read."""
+    global _started
+    try:
+        start = _started if _started and time.monotonic() - _started[0] <= MAX_WINDOW_S else None
+        t0, b0, own0 = start or _sample()
+        _started = None
+        time.sleep(max(0.0, window_s - (time.monotonic() - t0)))
+        t1, b1, own1 = _sample()
     except (OSError, ValueError, IndexError):
         return None
     elapsed = max(t1 - t0, 1e-3)

@@ -50,3 +50,19 @@ def test_read_tensor_is_read_image_through_the_policy(tmp_path):
     x = read_tensor(tmp_path / "a.png", device="cpu")
     assert x.is_contiguous() and x.dtype == torch.float32
     assert torch.equal(x, to_tensor(pixels))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_to_pixels_gives_from_floats_numbers_for_every_layout(dtype) -> None:
+    from realsr_cli.io.images import from_float
+
+    peak = np.float32(np.iinfo(dtype).max)
+    x = torch.rand(1, 4, 61, 47, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
+    k = torch.arange(47, dtype=torch.float32)
+    x[0, 0, 0] = (k + 0.5) / peak  # ties (x * peak == k + 0.5 in float32 for many): rounded half to even
+    x[0, 1, 0, :2] = torch.tensor([float("nan"), -0.0])
+    for t in (x, x.contiguous(memory_format=torch.channels_last), x[:, :1], x[:, :3], x[:, :3].half(), x[0]):
+        expected = from_float(np.nan_to_num(t.float().reshape(-1, *t.shape[-3:])[0].permute(1, 2, 0).numpy()), dtype)
+        got = to_pixels(t, dtype)
+        assert got.dtype == dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)

@@ -163,8 +163,11 @@ def test_same_seed_same_kernels_and_batching_only_changes_rounding():
     again = estimate_kernels(ims[:1], [np.random.default_rng(7)], cfg)[0].raw
     batched = estimate_kernels(ims, [np.random.default_rng(7), np.random.default_rng(8)], cfg)
     np.testing.assert_array_equal(a, again)
-    np.testing.assert_allclose(batched[0].raw, a, rtol=1e-4, atol=1e-6 * np.abs(a).max())
-    assert np.abs(batched[1].raw - a).max() > 1e-3 * np.abs(a).max()  # the other image has its own G
+    # float32 rounding of the grouped convolutions, relative to the kernel's largest tap (measured: 2e-4; CPUs
+    # with other SIMD paths round differently); the other image's own G differs by about its whole size
+    scale = np.abs(a).max()
+    np.testing.assert_allclose(batched[0].raw, a, rtol=0, atol=2e-3 * scale)
+    assert np.abs(batched[1].raw - a).max() > 0.5 * scale
 
 
 def test_restarts_of_one_photo_compute_its_crop_maps_once(monkeypatch):
@@ -173,7 +176,7 @@ def test_restarts_of_one_photo_compute_its_crop_maps_once(monkeypatch):
     calls = []
     real = kernelgan.crop_maps
     monkeypatch.setattr(kernelgan, "crop_maps", lambda img, c: calls.append(id(img)) or real(img, c))
-    monkeypatch.setattr(kernelgan, "_run", lambda *args, **kwargs: [])
+    monkeypatch.setattr(kernelgan, "_estimate", lambda *args, **kwargs: [])
     rng = np.random.default_rng(0)
     one, two = (prepare_image(ndimage.gaussian_filter(rng.random((100, 110, 3)), (1.2, 1.2, 0))) for _ in range(2))
     rngs = [np.random.default_rng(i) for i in range(5)]

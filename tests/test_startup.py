@@ -59,3 +59,32 @@ def test_listed_summary_is_the_command_help(name) -> None:
 def test_unknown_subcommand_suggests(cli) -> None:
     result = cli("upscal")
     assert result.exit_code == 2 and "Did you mean 'upscale'?" in result.output
+
+
+def _exit_with(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    probe = f"import torch\nfrom realsr_cli.cli.main import exit_fast\nprint('written', end='')\n{code}"
+    environ = {k: v for k, v in os.environ.items() if k != "REALSR_FAST_EXIT"} | (env or {})
+    return subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, env=environ)
+
+
+def test_fast_exit_keeps_the_code_and_flushes_what_was_written() -> None:
+    done = _exit_with("import atexit\natexit.register(lambda: print(' teardown'))\nexit_fast(3)")
+    assert done.returncode == 3 and done.stdout == "written"  # no atexit: the interpreter's teardown is skipped
+    message = _exit_with("exit_fast('error: bad input')")
+    assert message.returncode == 1 and message.stderr.strip() == "error: bad input"
+    assert _exit_with("exit_fast(None)").returncode == 0
+
+
+def test_a_normal_exit_where_teardown_may_matter(monkeypatch) -> None:
+    from realsr_cli.cli import main
+
+    normal = _exit_with(
+        "import atexit\natexit.register(lambda: print(' teardown'))\nexit_fast(0)", {"REALSR_FAST_EXIT": "0"}
+    )
+    assert normal.returncode == 0 and normal.stdout == "written teardown\n"
+    monkeypatch.setattr(main.multiprocessing, "active_children", lambda: ["a child"])
+    with pytest.raises(SystemExit) as stop:
+        main.exit_fast(2)  # a child process running: Python's atexit must reap it
+    assert stop.value.code == 2

@@ -39,6 +39,24 @@ def test_busy_now_measures_the_others_not_this_process() -> None:
     assert 0.0 <= busy <= threads.affinity_cores() + 0.5
 
 
+def test_busy_now_uses_the_start_up_as_its_window(monkeypatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(threads.time, "sleep", slept.append)
+    threads.start_sampling()
+    sum(i * i for i in range(200_000))  # this process busy: not counted as the others'
+    opened = threads._started
+    assert opened is not None and threads.busy_now() is not None
+    assert threads._started is None and len(slept) == 1 and slept[0] < threads.SAMPLE_S  # only the rest
+    threads._started = (opened[0] - 2 * threads.SAMPLE_S, *opened[1:])
+    threads.busy_now()
+    assert slept[1] == 0.0  # a window already long enough: no sleep at all
+    threads._started = (opened[0] - threads.MAX_WINDOW_S - 1, *opened[1:])
+    threads.busy_now()
+    assert slept[2] == pytest.approx(threads.SAMPLE_S, abs=0.01)  # too old to be "now": a fresh window
+    threads.busy_now()
+    assert slept[3] == pytest.approx(threads.SAMPLE_S, abs=0.01)  # used once
+
+
 def test_busy_now_decides_over_a_lagging_load_average(monkeypatch) -> None:
     """A training run just ended: the load average still says 2, the CPUs are idle now."""
     for name in (threads.THREADS_ENV, threads.OMP_ENV):

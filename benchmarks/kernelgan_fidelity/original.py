@@ -1,7 +1,7 @@
 """The original KernelGAN from a checkout of sefibk/KernelGAN, run on the CPU by ``original_shim.py``.
 
 The checkout is never copied into the project nor imported by it: each run is a subprocess (one thread) that
-patches the original at run time (see the shim) and writes its kernels where the original writes them
+patches the original at run time (see the shim; one thread unless told) and writes its kernels where the original writes them
 (``OUT/NAME/NAME_kernel_x2.mat`` and, with ``--X4``, ``NAME_kernel_x4.mat``: x2 convolved with itself).
 """
 
@@ -47,11 +47,14 @@ def unavailable(folder: Path | None) -> str | None:
     return None
 
 
-def run(folder: Path, image: Path, work: Path, iters: int, seed: int) -> OriginalRun:
-    """The original on ``image`` with ``seed`` (outputs under ``work``, which must not exist yet)."""
+def run(folder: Path, image: Path, work: Path, iters: int, seed: int, threads: int = 1) -> OriginalRun:
+    """The original on ``image`` with ``seed`` on ``threads`` threads (outputs under ``work``, which must not exist
+    yet)."""
     work.mkdir(parents=True)
     result = work / "result.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    count = str(threads)
+    env = {**os.environ, "OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count, "KERNELGAN_THREADS": count}
+    env["CUDA_VISIBLE_DEVICES"] = ""
     cmd = [sys.executable, str(SHIM), str(folder), str(image), str(work), str(iters), str(seed), str(result)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)

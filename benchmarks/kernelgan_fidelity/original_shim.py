@@ -12,7 +12,8 @@ checkout's files are imported as they are; only these are patched, in memory:
   installed, ``matplotlib.pyplot`` (used only to save ZSSR's output) are empty stand-ins.
 
 Seeds: the original has none; Python's, NumPy's global and torch's generators are seeded with SEED (its crops
-and D noise come from ``np.random``, its initialisation and G-output noise from torch). One thread; the
+and D noise come from ``np.random``, its initialisation and G-output noise from torch). One thread (``$KERNELGAN_THREADS``
+for more); the
 time is that of ``train()`` (reading the image, the crop maps, the ITERS iterations, post-processing, saving).
 """
 
@@ -21,11 +22,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import random
 import sys
 import time
 import types
 from pathlib import Path
+
+THREADS_ENV = "KERNELGAN_THREADS"  # the original's torch threads (default 1)
 
 
 def patch_torch() -> None:
@@ -35,7 +39,7 @@ def patch_torch() -> None:
     torch.Tensor.cuda = lambda self, *args, **kwargs: self
     nn.Module.cuda = lambda self, *args, **kwargs: self
     torch.cuda.set_device = lambda *args, **kwargs: None
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get(THREADS_ENV, "1")))
 
 
 def patch_numpy_scipy() -> None:

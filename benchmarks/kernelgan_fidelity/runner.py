@@ -49,9 +49,16 @@ def single_thread() -> None:
 
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
-    param = torch.nn.Parameter(torch.zeros(1))  # Adam's one-off torch._dynamo import, outside the timings
+    warm_up()
+
+
+def warm_up() -> None:
+    """Adam's one-off ``torch._dynamo`` import (~2 s), outside the timings."""
+    import torch
+
+    param = torch.nn.Parameter(torch.zeros(1))
     param.grad = torch.ones(1)
-    torch.optim.Adam([param]).step()
+    torch.optim.Adam([param], foreach=True).step()
 
 
 def run_realsr(photo: photos.Photo, seed: int, iters: int) -> tuple[np.ndarray, float]:

@@ -26,11 +26,12 @@ from realsr_cli.io.decoder_scope import opencv_quiet, pillow_unlimited
 from realsr_cli.io.header_size import header_size
 from realsr_cli.io.jpeg_stream import jpeg_end
 from realsr_cli.io.metadata import ImageMeta, embed_metadata, encode_webp_with_metadata
+from realsr_cli.io.png import encode_png
+from realsr_cli.threads import affinity_cores
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".webp", ".bmp")
 EXIF_ORIENTATION_TAG = 0x0112
-PNG_COMPRESSION = 1  # zlib level of written PNGs (see encode_image)
 # Pixel budget: Pillow's decompression-bomb limit (2 x MAX_IMAGE_PIXELS = 178,956,970 pixels, e.g. 13377 x 13377);
 # $REALSR_MAX_PIXELS (or ``upscale --max-pixels``) changes it, 0 removes it. Pillow's own check is lifted while a
 # header is opened: this one applies to every decoder, with a message naming the file.
@@ -233,16 +234,14 @@ def encode_image(pixels: np.ndarray, ext: str, quality: int = 95) -> bytes:
         raise RealSRError(f"'{ext}' stores 8 bits per channel only; write 16-bit images as .png or .tif")
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
+    if ext == ".png":
+        return encode_png(pixels, threads=affinity_cores())
     bgr = _to_bgr_layout(pixels)
     params: list[int] = []
     if ext in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     elif ext == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, 101 if quality >= 100 else int(quality)]
-    elif ext == ".png":
-        # zlib level 1 (OpenCV's default, Real-ESRGAN's): a 4096x4096 x4 output encodes 1.9x faster than at
-        # level 3 (1.3 vs 2.3-3.0 s on the 2-core CPU) for a 7.6 % larger file; pixels are the same (lossless)
-        params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION]
     ok, buf = cv2.imencode(ext, bgr, params)
     if not ok:
         raise RealSRError(f"OpenCV could not encode a {pixels.shape} {pixels.dtype} image as '{ext}'")

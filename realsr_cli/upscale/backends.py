@@ -102,10 +102,12 @@ def onnxruntime_fn(onnx: Path, threads: int) -> ModelFn:
     return run
 
 
-def openvino_fn(onnx: Path, threads: int) -> ModelFn:
+def openvino_fn(onnx: Path, threads: int, scale: int | None = None) -> ModelFn:
     """OpenVINO (CPU plugin) in fp32 (its default on bf16-capable CPUs is bf16, ~2/255 off), one stream,
     ``threads`` threads, not pinned to cores (a pinned thread cannot move off a core another job is using); the
-    compiled model is cached beside the export (``openvino/``: RRDBNet compiles in 0.2 s instead of 1-2 s)."""
+    compiled model is cached beside the export (``openvino/``: RRDBNet compiles in 0.2 s instead of 1-2 s). With
+    the model's ``scale`` (an RGB -> RGB SR model) the output is written straight into a new array (no copy of
+    the request's buffer: 0.1 s for a 16 MP output)."""
     import openvino as ov
 
     config = {
@@ -121,8 +123,14 @@ def openvino_fn(onnx: Path, threads: int) -> ModelFn:
 
     def run(x: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(x.detach().cpu().float().numpy())
-        request.infer({0: array})
-        return torch.from_numpy(request.get_output_tensor(0).data.copy())
+        if scale is None:
+            request.infer({0: array}, share_inputs=True)
+            return torch.from_numpy(request.get_output_tensor(0).data.copy())
+        b, c, h, w = array.shape
+        out = np.empty((b, c, h * scale, w * scale), np.float32)
+        request.set_output_tensor(0, ov.Tensor(out, shared_memory=True))
+        request.infer({0: array}, share_inputs=True)
+        return torch.from_numpy(out)
 
     return run
 
@@ -156,7 +164,10 @@ def open_runtime(model: SRModel, runtime: str, threads: int, onnx: Path | None =
 
     require(runtime)
     onnx = onnx or exported_onnx(model)
-    fn = (openvino_fn if runtime == "openvino" else onnxruntime_fn)(onnx, threads)
+    if runtime == "openvino":
+        fn = openvino_fn(onnx, threads, model.scale if model.out_channels == model.in_channels else None)
+    else:
+        fn = onnxruntime_fn(onnx, threads)
     version = runtime_version(runtime)
     difference = recorded_difference(onnx, version)
     if difference is None:

@@ -1,0 +1,103 @@
+"""A PNG encoder that deflates in parallel: 8/16-bit gray, gray+alpha, RGB and RGBA (PNG 1.2, ISO/IEC 15948).
+
+An x4 output of a 1 MP photo is a 16 MP PNG; OpenCV's encoder (libpng, zlib level 1, one thread) spends about a
+second on it, a quarter of a one-photo ``upscale``. Here every row gets the Sub filter (vectorised in NumPy, one
+filter for the whole image: within 2 % of libpng's per-row heuristic in size on photos and SR outputs), and the
+filtered rows are deflated at level 1 (by ISA-L where the ``isal`` package is installed: 4x zlib's speed; else by
+zlib with the Z_RLE strategy, smaller than its default strategy on such images, and faster) in horizontal bands on
+threads, as pigz does: each band but the last ends in a full flush,
+so the bands' raw deflate streams concatenate into one zlib stream (one header, one Adler-32 over all rows).
+Both libraries release the GIL while they compress, so the bands use all the threads given. Any PNG decoder reads the
+result; the pixels are exactly the input's (lossless).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
+import numpy as np
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type (gray, gray+alpha, RGB, RGBA)
+LEVEL = 1  # zlib level: OpenCV's and Real-ESRGAN's default
+SUB = 1  # PNG filter type 1: each byte minus the byte one pixel to its left
+MIN_BAND_BYTES = 1 << 20  # smaller bands lose compression to the flushes and gain no speed
+ZLIB_ENV = "REALSR_PNG_ZLIB"  # "1": deflate with zlib even where ISA-L is installed
+MAX_CHUNK = 1 << 30  # IDAT chunk size (a chunk's length must stay below 2**31)
+
+
+def encode_png(pixels: np.ndarray, threads: int = 1) -> bytes:
+    """(H, W) or (H, W, C) uint8/uint16 pixels, channels in RGB(A) order, -> the bytes of a PNG file."""
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"PNG stores 8- or 16-bit integers, not {pixels.dtype}")
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    height, width, channels = pixels.shape
+    if channels not in COLOR_TYPES or height < 1 or width < 1:
+        raise ValueError(f"cannot write a {height}x{width} image with {channels} channels as PNG")
+    depth = 8 * pixels.dtype.itemsize
+    header = struct.pack(">IIBBBBB", width, height, depth, COLOR_TYPES[channels], 0, 0, 0)
+    data = deflate(filtered_rows(pixels), threads)
+    idat = [chunk(b"IDAT", data[i : i + MAX_CHUNK]) for i in range(0, len(data), MAX_CHUNK)]
+    return b"".join([SIGNATURE, chunk(b"IHDR", header), *idat, chunk(b"IEND", b"")])
+
+
+def filtered_rows(pixels: np.ndarray) -> np.ndarray:
+    """(H, 1 + W * C * bytes) uint8: each row's filter-type byte, then its Sub-filtered bytes (big-endian
+    samples, as PNG stores 16-bit ones)."""
+    height, width, channels = pixels.shape
+    if pixels.dtype == np.uint16:
+        pixels = pixels.astype(">u2", copy=False)
+    raw = np.ascontiguousarray(pixels).view(np.uint8).reshape(height, -1)
+    step = channels * pixels.dtype.itemsize  # bytes per pixel
+    out = np.empty((height, raw.shape[1] + 1), np.uint8)
+    out[:, 0] = SUB
+    out[:, 1 : step + 1] = raw[:, :step]
+    np.subtract(raw[:, step:], raw[:, :-step], out=out[:, step + 1 :])  # modulo 256, as the filter is defined
+    return out
+
+
+def deflate(rows: np.ndarray, threads: int = 1) -> bytes:
+    """A zlib stream of ``rows``' bytes, deflated in up to ``threads`` bands at once."""
+    bands = max(1, min(threads, rows.nbytes // MIN_BAND_BYTES))
+    parts = np.array_split(rows, bands)
+
+    library, strategy = deflater()
+
+    def band(i: int) -> bytes:
+        engine = library.compressobj(LEVEL, zlib.DEFLATED, -15, 9, strategy)
+        last = i == len(parts) - 1
+        return engine.compress(parts[i]) + engine.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+    if bands == 1:
+        body = [band(0)]
+    else:
+        with ThreadPoolExecutor(bands) as pool:
+            body = list(pool.map(band, range(bands)))
+    checksum = 1
+    for part in parts:
+        checksum = zlib.adler32(part.data, checksum)
+    return b"\x78\x01" + b"".join(body) + struct.pack(">I", checksum)
+
+
+def deflater() -> tuple[ModuleType, int]:
+    """The deflate library and strategy: ISA-L (``isal``, the ``fast`` extra) where installed, at its level 1
+    4x faster than zlib's and 4 % smaller on SR outputs; else zlib with Z_RLE. Both write standard deflate."""
+    if os.environ.get(ZLIB_ENV) != "1":
+        try:
+            from isal import isal_zlib
+
+            return isal_zlib, zlib.Z_DEFAULT_STRATEGY
+        except ImportError:
+            pass
+    return zlib, zlib.Z_RLE
+
+
+def chunk(kind: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type and data."""
+    crc = zlib.crc32(payload, zlib.crc32(kind))
+    return b"".join([struct.pack(">I", len(payload)), kind, payload, struct.pack(">I", crc)])
