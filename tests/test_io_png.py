@@ -111,3 +111,17 @@ def test_refuses_what_png_cannot_hold():
         png.encode_png(np.zeros((2, 2, 3), np.float32))
     with pytest.raises(ValueError, match="5 channels"):
         png.encode_png(np.zeros((2, 2, 5), np.uint8))
+
+
+def test_adler32_of_joined_bands_from_the_bands_checksums():
+    rng = np.random.default_rng(5)
+    pieces = [b"", b"x", rng.bytes(70_001), b"\xff" * 900_000, rng.bytes(3)]
+    for first in pieces:
+        for second in pieces:
+            joined = png.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+            assert joined == zlib.adler32(first + second)
+
+
+def test_the_deflate_library_chosen(library):
+    engine, _ = png.deflater()
+    assert engine.__name__.endswith("isal_zlib" if library == "isal" else "zlib")

@@ -135,11 +135,14 @@ def exit_fast(code: str | int | None) -> NoReturn:
     """Exit with ``code`` (``sys.exit``'s meaning) skipping the interpreter's teardown when torch is loaded:
     finalising torch's modules and objects takes 0.5-0.6 s, a tenth of a one-photo ``upscale``. Only once stdout,
     stderr and logging are flushed and no child process runs; a normal exit where anything may still need
-    Python's ``atexit`` (a child process, coverage measurement) or with ``REALSR_FAST_EXIT=0``."""
+    Python's ``atexit`` or the end of the program (a child process, coverage, a profiler or debugger) or with
+    ``REALSR_FAST_EXIT=0``."""
     if (
         "torch" not in sys.modules
         or os.environ.get("REALSR_FAST_EXIT", "1") == "0"
         or "coverage" in sys.modules
+        or sys.getprofile() is not None  # cProfile, profilers and debuggers write their results at the end
+        or sys.gettrace() is not None
         or multiprocessing.active_children()
     ):
         sys.exit(code)

@@ -41,7 +41,7 @@ def encode_png(pixels: np.ndarray, threads: int = 1) -> bytes:
         raise ValueError(f"cannot write a {height}x{width} image with {channels} channels as PNG")
     depth = 8 * pixels.dtype.itemsize
     header = struct.pack(">IIBBBBB", width, height, depth, COLOR_TYPES[channels], 0, 0, 0)
-    data = deflate(filtered_rows(pixels), threads)
+    data = deflate_rows(pixels, threads)
     idat = [chunk(b"IDAT", data[i : i + MAX_CHUNK]) for i in range(0, len(data), MAX_CHUNK)]
     return b"".join([SIGNATURE, chunk(b"IHDR", header), *idat, chunk(b"IEND", b"")])
 
@@ -61,27 +61,40 @@ def filtered_rows(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def deflate(rows: np.ndarray, threads: int = 1) -> bytes:
-    """A zlib stream of ``rows``' bytes, deflated in up to ``threads`` bands at once."""
-    bands = max(1, min(threads, rows.nbytes // MIN_BAND_BYTES))
-    parts = np.array_split(rows, bands)
-
+def deflate_rows(pixels: np.ndarray, threads: int = 1) -> bytes:
+    """The zlib stream of ``pixels``' filtered rows, filtered and deflated in up to ``threads`` bands at once (each
+    band's Adler-32 is computed beside it and the checksums combined)."""
+    row_bytes = pixels.shape[1] * pixels.shape[2] * pixels.dtype.itemsize + 1
+    bands = max(1, min(threads, pixels.shape[0] * row_bytes // MIN_BAND_BYTES, pixels.shape[0]))
+    edges = np.linspace(0, pixels.shape[0], bands + 1).astype(int)
     library, strategy = deflater()
 
-    def band(i: int) -> bytes:
+    def band(i: int) -> tuple[bytes, int, int]:
+        rows = filtered_rows(pixels[edges[i] : edges[i + 1]])
         engine = library.compressobj(LEVEL, zlib.DEFLATED, -15, 9, strategy)
-        last = i == len(parts) - 1
-        return engine.compress(parts[i]) + engine.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+        flush = zlib.Z_FINISH if i == bands - 1 else zlib.Z_FULL_FLUSH
+        return engine.compress(rows) + engine.flush(flush), zlib.adler32(rows.data), rows.nbytes
 
     if bands == 1:
-        body = [band(0)]
+        parts = [band(0)]
     else:
         with ThreadPoolExecutor(bands) as pool:
-            body = list(pool.map(band, range(bands)))
-    checksum = 1
-    for part in parts:
-        checksum = zlib.adler32(part.data, checksum)
-    return b"\x78\x01" + b"".join(body) + struct.pack(">I", checksum)
+            parts = list(pool.map(band, range(bands)))
+    checksum = parts[0][1]
+    for _, adler, length in parts[1:]:
+        checksum = adler32_combine(checksum, adler, length)
+    return b"".join([b"\x78\x01", *(body for body, _, _ in parts), struct.pack(">I", checksum)])
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings joined, from theirs and the second's length (zlib's adler32_combine)."""
+    base = 65521
+    rem = second_length % base
+    low = first & 0xFFFF
+    high = (rem * low) % base
+    low += (second & 0xFFFF) + base - 1
+    high += ((first >> 16) & 0xFFFF) + ((second >> 16) & 0xFFFF) + base - rem
+    return (low % base) | ((high % base) << 16)
 
 
 def deflater() -> tuple[ModuleType, int]:
