@@ -101,3 +101,51 @@ def test_skipped_with_a_note_when_the_original_is_absent(tmp_path, monkeypatch, 
     assert row["original"] is None and row["realsr"]["l2"]["max"] < 1e-9 and "original" not in report["totals"]
     assert (out / "photos" / "iso-narrow.png").is_file() and not (out / "original").exists()
     assert "| - |" in (out / "kernelgan-fidelity.md").read_text()
+
+
+def test_speed_table_compares_the_default_batch_with_the_originals_best():
+    from benchmarks.interleave import Figure
+    from benchmarks.kernelgan_fidelity import speed
+
+    figures = {
+        "original, 1 thread": Figure(54.0, 1.0, 0.0),
+        "original, 2 threads": Figure(36.0, 1.0, 0.0),
+        "realsr, --kernel-batch 1, threads by the rule": Figure(9.0, 1.0, 0.0),
+        "realsr, --kernel-batch 8 (default), threads by the rule": Figure(3.0, 1.0, 0.1),
+    }
+    text, verdict = speed.table(figures, 500, None)
+    assert "original, 2 threads" in verdict and verdict.endswith("12.00x")  # 36 / 3, against the faster original
+    assert "| original, 1 thread | 54.0 | 0.67x |" in text and "4.00x" in text
+    loaded = dict(figures, **{"realsr, --kernel-batch 8 (default), threads by the rule": Figure(3.0, 3.0, 2.0)})
+    assert "no ratio" in speed.table(loaded, 500, None)[1]  # measured under another load: no speed-up printed
+    ours = {k: v for k, v in figures.items() if k.startswith("realsr")}
+    assert speed.table(ours, 500, "no --original DIR given")[1] == "original skipped: no --original DIR given"
+
+
+def test_speed_benchmark_dispatched(monkeypatch):
+    from benchmarks.__main__ import main
+    from benchmarks.kernelgan_fidelity import speed
+
+    seen = []
+    monkeypatch.setattr(speed, "main", lambda argv: seen.append(argv) or 0)
+    assert main(["kernelgan-speed", "--iters", "50"]) == 0 and seen == [["--iters", "50"]]
+
+
+def test_speed_runs_this_tool_without_the_original(tmp_path, capsys):
+    from benchmarks.kernelgan_fidelity import speed
+
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        image = ndimage.zoom(rng.integers(0, 256, (40, 40, 3)), (8, 8, 1), order=1).astype(np.uint8)
+        write_image(hr / f"{i:04d}.png", image)
+    out = tmp_path / "out"
+    argv = ["--original", str(tmp_path / "missing"), "--iters", "2", "--rounds", "1", "--batch", "3", "--size", "80"]
+    assert speed.main([*argv, "--photos-dir", str(hr), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "original skipped" in printed and "realsr, --kernel-batch 3 (default)" in printed
+    record = json.loads((out / "kernelgan-speed.json").read_text())
+    assert set(record["figures"]) == {
+        f"realsr, --kernel-batch {b}{d}, threads by the rule" for b, d in ((1, ""), (3, " (default)"))
+    }
