@@ -78,6 +78,12 @@ def command(
     ] = None,
     patch: Annotated[int, typer.Option("--patch-size", help="dsgan/cyclegan training crop (LR pixels).")] = 64,
     gan_batch: Annotated[int, typer.Option("--gan-batch", help="dsgan/cyclegan crops per step.")] = 8,
+    gan_amp: Annotated[
+        str,
+        typer.Option(
+            "--gan-amp", help="dsgan/cyclegan forward passes in bf16: auto (where the CPU/GPU has bf16), none, bf16."
+        ),
+    ] = "auto",
     res_blocks: Annotated[int, typer.Option("--res-blocks", help="Generator residual blocks (DSGAN: 8).")] = 8,
     channels: Annotated[int, typer.Option("--channels", help="Generator width (DSGAN: 64).")] = 64,
     perceptual_weight: Annotated[
@@ -116,6 +122,7 @@ def command(
         gan=GANConfig(
             patch=patch,
             batch=gan_batch,
+            amp=gan_amp,
             n_res_blocks=res_blocks,
             channels=channels,
             w_per=perceptual_weight,

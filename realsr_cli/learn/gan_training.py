@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class GANConfig:
     lambda_identity: float = 0.5
     d_layers: int = 3
     checkpoint_every: int = 500
+    amp: str = "auto"  # auto | none | bf16: bf16 autocast where the device computes bf16 natively (resolve_amp)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -84,6 +86,38 @@ class GANNets(nn.Module):
     def d_params(self) -> list[nn.Parameter]:
         nets = [self.d] if hasattr(self, "d") else [self.d_x, self.d_y]
         return [p for n in nets for p in n.parameters()]
+
+
+AMP_MODES = ("auto", "none", "bf16")
+
+
+def bf16_native(device: torch.device) -> bool:
+    """True where bf16 convolutions run in hardware: CUDA with bf16, a CPU with AVX512-BF16 or AMX (oneDNN's
+    check); elsewhere autocast would emulate them, slower than fp32."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
+def resolve_amp(mode: str, device: torch.device) -> str:
+    """``bf16`` or ``none`` for ``--gan-amp`` (``auto``: bf16 where :func:`bf16_native`)."""
+    if mode not in AMP_MODES:
+        raise InputError(f"--gan-amp {mode}: expected one of {', '.join(AMP_MODES)}")
+    if mode == "auto":
+        return "bf16" if bf16_native(device) else "none"
+    return mode
+
+
+def autocast_for(amp: str, device: torch.device) -> Callable[[], AbstractContextManager]:
+    """The forward passes' context: bf16 autocast (weights, optimiser and losses stay fp32) or nothing."""
+    if amp == "bf16":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext
 
 
 def _crops(images: list[Tensor], rng: np.random.Generator, batch: int, patch: int) -> Tensor:
@@ -143,8 +177,11 @@ def train_degradation(
     _check_sizes(ys, source_names or [str(i) for i in range(len(ys))], c.patch, "source image(s)")
     _check_sizes(xs, clean_names or [str(i) for i in range(len(xs))], c.patch, f"clean image(s) after x1/{scale}")
     torch.manual_seed(seed)
+    amp = resolve_amp(c.amp, device)
+    cast = autocast_for(amp, device)
     nets = GANNets(c).to(device)
     check_patch(nets, c)
+    nets = nets.to(memory_format=torch.channels_last)  # oneDNN's and cuDNN's fast path for these convolutions
     opt_g = torch.optim.Adam(nets.g_params(), lr=c.lr, betas=(c.beta1, 0.999))
     opt_d = torch.optim.Adam(nets.d_params(), lr=c.lr, betas=(c.beta1, 0.999))
     start = 0
@@ -153,26 +190,28 @@ def train_degradation(
         start = _load_state(state_path, c, nets, opt_g, opt_d)
     perceptual = None
     if c.method == "dsgan" and c.w_per > 0:
-        perceptual = VGGPerceptual(c.vgg_weights).to(device)
+        perceptual = VGGPerceptual(c.vgg_weights).to(device).to(memory_format=torch.channels_last)
+        if amp == "bf16":  # frozen: cast once, not at every autocast call
+            perceptual = perceptual.to(torch.bfloat16)
     low = FilterLow(c.filter_size, c.gaussian).to(device)
     last: dict[str, float] = {}
     for it in range(start, c.iters):
         rng = item_rng(seed, "iter", it)
-        x = _crops(xs, rng, c.batch, c.patch).to(device)
-        y = _crops(ys, rng, c.batch, c.patch).to(device)
+        x = _crops(xs, rng, c.batch, c.patch).to(device, memory_format=torch.channels_last)
+        y = _crops(ys, rng, c.batch, c.patch).to(device, memory_format=torch.channels_last)
         if c.method == "dsgan":
-            last = _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c)
+            last = _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c, cast)
         else:
-            last = _cyclegan_step(nets, opt_g, opt_d, x, y, c)
+            last = cyclegan_step(nets, opt_g, opt_d, x, y, c, cast=cast)[0]
         done = it + 1
         if done % c.checkpoint_every == 0 or done == c.iters:
             _save_state(state_path, c, nets, opt_g, opt_d, done)
         if progress is not None:
             progress(done)
-    meta = {"config": asdict(c), "iterations": c.iters, "seed": seed, "final_losses": last}
+    meta = {"config": asdict(c), "iterations": c.iters, "seed": seed, "final_losses": last, "amp": amp}
     save_degradation_model(
         out_dir / MODEL_FILE,
-        nets.g.cpu(),
+        nets.g.cpu().to(memory_format=torch.contiguous_format),
         method=c.method,
         arch_args=c.arch_args,
         scale=scale,
@@ -182,6 +221,7 @@ def train_degradation(
     return {
         "method": c.method,
         "iterations": c.iters,
+        "amp": amp,
         "resumed_from": start,
         "seconds": round(time.perf_counter() - start_time, 3),
         "final_losses": last,
@@ -189,26 +229,30 @@ def train_degradation(
     }
 
 
-def _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c: GANConfig) -> dict[str, float]:
-    fake = nets.g(x)
+def _dsgan_step(nets, opt_g, opt_d, x, y, low, perceptual, c: GANConfig, cast=nullcontext) -> dict[str, float]:
+    """One D then G update (DSGAN train.py's order); forward passes under ``cast``, losses in fp32."""
+    with cast():
+        fake = nets.g(x)
+        d_real, d_fake = nets.d(y), nets.d(fake.detach())
     # D on high frequencies of real source crops and generated crops
     opt_d.zero_grad(set_to_none=True)
-    loss_d = -(nets.d(y) + 1e-8).log().mean() - (1 - nets.d(fake.detach()) + 1e-8).log().mean()
+    loss_d = -(d_real.float() + 1e-8).log().mean() - (1 - d_fake.float() + 1e-8).log().mean()
     loss_d.backward()
     opt_d.step()
-    # G: colour (low), texture (high, GAN), perceptual
+    # G: colour (low), texture (high, GAN), perceptual; D frozen (its gradients here would be discarded by the next
+    # D step's zero_grad: the same numbers, without computing them)
     opt_g.zero_grad(set_to_none=True)
-    loss_col = F.l1_loss(low(fake), low(x))
-    loss_tex = -(nets.d(fake) + 1e-8).log().mean()
-    loss_per = perceptual(fake, x) if perceptual is not None else fake.new_zeros(())
-    loss_g = c.w_col * loss_col + c.w_tex * loss_tex + c.w_per * loss_per
+    nets.d.requires_grad_(False)
+    with cast():
+        d_gen = nets.d(fake)
+        loss_per = perceptual(fake, x) if perceptual is not None else fake.new_zeros(())
+    loss_col = F.l1_loss(low(fake.float()), low(x))
+    loss_tex = -(d_gen.float() + 1e-8).log().mean()
+    loss_g = c.w_col * loss_col + c.w_tex * loss_tex + c.w_per * loss_per.float()
     loss_g.backward()
+    nets.d.requires_grad_(True)
     opt_g.step()
     return {"d": loss_d.item(), "g": loss_g.item(), "colour": loss_col.item(), "texture": loss_tex.item()}
-
-
-def _cyclegan_step(nets, opt_g, opt_d, x, y, c: GANConfig) -> dict[str, float]:
-    return cyclegan_step(nets, opt_g, opt_d, x, y, c)[0]
 
 
 def cyclegan_step(
@@ -219,16 +263,22 @@ def cyclegan_step(
     y: Tensor,
     c: GANConfig,
     extra_g: Callable[[Tensor], Tensor] | None = None,
+    cast: Callable[[], AbstractContextManager] = nullcontext,
 ) -> tuple[dict[str, float], Tensor]:
     """One CycleGAN G then D update; ``extra_g(G(x))`` (CycleSR's SR loss) is added to the generators' loss.
-    Returns the logs and G(x), detached."""
+    Forward passes under ``cast`` (losses in fp32). Returns the logs and G(x), detached."""
     for p in nets.d_params():
         p.requires_grad_(False)
     opt_g.zero_grad(set_to_none=True)
-    fake_y, fake_x = nets.g(x), nets.g_back(y)
-    loss_gan = lsgan(nets.d_y(fake_y), True) + lsgan(nets.d_x(fake_x), True)
-    loss_cycle = F.l1_loss(nets.g_back(fake_y), x) + F.l1_loss(nets.g(fake_x), y)
-    loss_id = F.l1_loss(nets.g(y), y) + F.l1_loss(nets.g_back(x), x)
+    with cast():
+        fake_y, fake_x = nets.g(x), nets.g_back(y)
+        judged = nets.d_y(fake_y), nets.d_x(fake_x)
+        cycled = nets.g_back(fake_y), nets.g(fake_x)
+        same = nets.g(y), nets.g_back(x)
+    fake_y, fake_x = fake_y.float(), fake_x.float()
+    loss_gan = lsgan(judged[0].float(), True) + lsgan(judged[1].float(), True)
+    loss_cycle = F.l1_loss(cycled[0].float(), x) + F.l1_loss(cycled[1].float(), y)
+    loss_id = F.l1_loss(same[0].float(), y) + F.l1_loss(same[1].float(), x)
     loss_g = loss_gan + c.lambda_cycle * loss_cycle + c.lambda_cycle * c.lambda_identity * loss_id
     loss_extra = extra_g(fake_y) if extra_g is not None else None
     if loss_extra is not None:
@@ -238,8 +288,11 @@ def cyclegan_step(
     for p in nets.d_params():
         p.requires_grad_(True)
     opt_d.zero_grad(set_to_none=True)
-    loss_dy = 0.5 * (lsgan(nets.d_y(y), True) + lsgan(nets.d_y(fake_y.detach()), False))
-    loss_dx = 0.5 * (lsgan(nets.d_x(x), True) + lsgan(nets.d_x(fake_x.detach()), False))
+    with cast():
+        dy = nets.d_y(y).float(), nets.d_y(fake_y.detach()).float()
+        dx = nets.d_x(x).float(), nets.d_x(fake_x.detach()).float()
+    loss_dy = 0.5 * (lsgan(dy[0], True) + lsgan(dy[1], False))
+    loss_dx = 0.5 * (lsgan(dx[0], True) + lsgan(dx[1], False))
     (loss_dy + loss_dx).backward()
     opt_d.step()
     logs = {"g": loss_g.item(), "cycle": loss_cycle.item(), "d_y": loss_dy.item(), "d_x": loss_dx.item()}
