@@ -1,4 +1,5 @@
-"""Device selection shared by every subcommand: ``auto`` (CUDA when present), ``cpu``, ``cuda[:N]``."""
+"""Device selection shared by every subcommand: ``auto`` (CUDA when present), ``cpu``, ``cuda[:N]``; and what a
+device computes natively (:func:`bf16_native`)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,14 @@ def resolve_device(spec: str = "auto") -> torch.device:
             raise InputError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
         return device
     raise InputError(f"--device {spec}: expected auto, cpu, cuda or cuda:N")
+
+
+def bf16_native(device: torch.device) -> bool:
+    """True where bf16 convolutions run in hardware: CUDA with bf16, a CPU with AVX512-BF16 or AMX tiles (not
+    oneDNN's own bf16 check, which plain AVX-512 passes by emulating them, no faster than fp32)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+    return False

@@ -7,11 +7,11 @@ The rule (every subcommand that runs a network: ``upscale``, ``train-sr``, ``mak
 2. else the free cores: the cores this process may run on (its CPU affinity) minus the other processes' load, at
    least 1. The others' load is measured *now*: the cores busy in ``/proc/stat`` over ``SAMPLE_S`` (0.1 s) minus
    this process's own CPU time in that window (``busy_now``; the CLI opens the window when it starts, so that
-   the imports' time serves as the window instead of an extra sleep). The 1-minute load average lags by minutes both ways
-   (a job that just ended still counts, one that just started does not: on the 2-core machine it gave 1 thread to
-   an idle CPU after a training run, 0.75-0.88x of eager PyTorch), so it is only the fallback where /proc/stat is
-   missing: ``round(load1 - own)``, ``own`` this process's share of it (its CPU time over its age, weighted by how
-   much of that age the 1-minute average has seen yet, about 0 at start-up).
+   the imports' time serves as the window instead of an extra sleep). The 1-minute load average lags by minutes
+   both ways (a job that just ended still counts, one that just started does not: on the 2-core machine it gave 1
+   thread to an idle CPU after a training run, 0.75-0.88x of eager PyTorch), so it is only the fallback where
+   /proc/stat is missing: ``round(load1 - own)``, ``own`` this process's share of it (its CPU time over its age,
+   weighted by how much of that age the 1-minute average has seen yet, about 0 at start-up).
 
 Why: on a busy CPU every extra thread of an OpenMP/oneDNN pool waits at each barrier for its slowest peer, so two
 threads on a core shared with another job run several times slower than one (issue 20: an RRDBNet forward took

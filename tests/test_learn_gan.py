@@ -135,3 +135,66 @@ def test_lpips_vgg_perceptual_loss_uses_the_local_vgg16_weights(shared_weights: 
     x = torch.rand(1, 3, 32, 32)
     assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
     assert float(loss(x, (x + 0.2 * torch.randn_like(x)).clamp(0, 1))) > 0.01
+
+
+def test_amp_modes_and_the_precision_recorded(tmp_path: Path, monkeypatch):
+    from realsr_cli.learn import gan_training
+
+    cpu = torch.device("cpu")
+    assert gan_training.resolve_amp("none", cpu) == "none" and gan_training.resolve_amp("bf16", cpu) == "bf16"
+    monkeypatch.setattr(gan_training, "bf16_native", lambda device: False)
+    assert gan_training.resolve_amp("auto", cpu) == "none"  # emulated bf16 would be slower than fp32
+    monkeypatch.setattr(gan_training, "bf16_native", lambda device: True)
+    assert gan_training.resolve_amp("auto", cpu) == "bf16"
+    with pytest.raises(InputError, match="--gan-amp fp8"):
+        gan_training.resolve_amp("fp8", cpu)
+    source, clean = _data()
+    params = {}
+    for amp in ("none", "bf16"):
+        (tmp_path / amp).mkdir()
+        config = _tiny("dsgan", 2)
+        config.amp = amp
+        summary = train_degradation(source, clean, 2, tmp_path / amp, config, seed=1)
+        saved = torch.load(tmp_path / amp / "degradation.pt", weights_only=True)
+        assert summary["amp"] == amp and saved["meta"]["amp"] == amp
+        assert all(t.is_contiguous() and t.dtype == torch.float32 for t in saved["params"].values())
+        params[amp] = saved["params"]
+    diffs = [float((params["none"][k] - params["bf16"][k]).abs().max()) for k in params["none"]]
+    assert 0 < max(diffs) < 0.05  # bf16 forward passes: close to fp32, not the same
+
+
+def test_dsgan_generator_step_with_the_discriminator_frozen_gives_the_same_numbers():
+    """Freezing D in G's step skips gradients the next D step's zero_grad would discard: the same updates."""
+    import copy
+
+    from realsr_cli.learn.gan_training import GANNets, _dsgan_step
+
+    torch.manual_seed(0)
+    config = _tiny("dsgan", 1)
+    nets = GANNets(config)
+    reference, start = copy.deepcopy(nets), copy.deepcopy(nets)
+    low = FilterLow()
+    x, y = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+
+    def optimisers(n: GANNets) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        # SGD: the updates are the gradients themselves (Adam would blow the rounding noise of the conv biases
+        # before BatchNorm, whose gradient is exactly 0, up to full steps)
+        return torch.optim.SGD(n.g_params(), lr=0.5), torch.optim.SGD(n.d_params(), lr=0.5)
+
+    ours, theirs = optimisers(nets), optimisers(reference)
+    for _ in range(3):
+        _dsgan_step(nets, *ours, x, y, low, None, config)
+        # the official order without freezing: D step, then G step with D's gradients computed and left
+        fake = reference.g(x)
+        theirs[1].zero_grad(set_to_none=True)
+        d_loss = -(reference.d(y) + 1e-8).log().mean() - (1 - reference.d(fake.detach()) + 1e-8).log().mean()
+        d_loss.backward()
+        theirs[1].step()
+        theirs[0].zero_grad(set_to_none=True)
+        g_loss = torch.nn.functional.l1_loss(low(fake), low(x)) + 0.005 * -(reference.d(fake) + 1e-8).log().mean()
+        g_loss.backward()
+        theirs[0].step()
+    moved = max(float((a - b).detach().abs().max()) for a, b in zip(nets.parameters(), start.parameters(), strict=True))
+    for a, b in zip(nets.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)  # the rounding of another conv-backward path at most
+    assert moved > 1e-3

@@ -298,3 +298,24 @@ def test_init_from_a_trained_model(pairs, tmp_path):
     a = torch.load(first.model_path, weights_only=True)["params"]
     b = torch.load(second.model_path, weights_only=True)["params"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bf16_amp_on_the_cpu_where_it_is_native(pairs, tmp_path, monkeypatch):
+    from realsr_cli.train import trainer
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(trainer, "bf16_native", lambda device: False)
+    assert trainer.training_amp("bf16", cpu) == "none" and trainer.training_amp("fp16", cpu) == "none"
+    assert trainer.training_amp("none", cpu) == "none"
+    monkeypatch.setattr(trainer, "bf16_native", lambda device: True)
+    assert trainer.training_amp("bf16", cpu) == "bf16"
+    assert trainer.training_amp("fp16", torch.device("cuda")) == "fp16"  # CUDA: as asked
+    seen = []
+    real = torch.autocast
+    monkeypatch.setattr(trainer.torch, "autocast", lambda **kw: seen.append(kw) or real(**kw))
+    train_dir, _ = pairs
+    cfg = tiny_cfg("msrresnet", "train.amp=bf16", iters=3)
+    train_sr(train_dir, tmp_path / "run", cfg, device="cpu", quiet=True)
+    assert seen and all(kw == {"device_type": "cpu", "dtype": torch.bfloat16} for kw in seen)
+    losses = [loss for _, loss in losses_of(tmp_path / "run")]
+    assert len(losses) == 3 and all(np.isfinite(losses))

@@ -3,12 +3,12 @@
 An x4 output of a 1 MP photo is a 16 MP PNG; OpenCV's encoder (libpng, zlib level 1, one thread) spends about a
 second on it, a quarter of a one-photo ``upscale``. Here every row gets the Sub filter (vectorised in NumPy, one
 filter for the whole image: within 2 % of libpng's per-row heuristic in size on photos and SR outputs), and the
-filtered rows are deflated at level 1 (by ISA-L where the ``isal`` package is installed: 4x zlib's speed; else by
-zlib with the Z_RLE strategy, smaller than its default strategy on such images, and faster) in horizontal bands on
-threads, as pigz does: each band but the last ends in a full flush,
-so the bands' raw deflate streams concatenate into one zlib stream (one header, one Adler-32 over all rows).
-Both libraries release the GIL while they compress, so the bands use all the threads given. Any PNG decoder reads the
-result; the pixels are exactly the input's (lossless).
+image is filtered and deflated at level 1 in horizontal bands on threads, as pigz does: each band but the last ends
+in a full flush, so the bands' raw deflate streams concatenate into one zlib stream (one header; the bands'
+Adler-32s combined into the stream's). The deflater is ISA-L where the ``isal`` package is installed (4x zlib's
+speed, and smaller), else zlib with the Z_RLE strategy (smaller than its default strategy on such images, and
+faster). NumPy and both libraries release the GIL on large buffers, so the bands use all the threads given. Any
+PNG decoder reads the result; the pixels are exactly the input's (lossless).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from realsr_cli.degradations.learned_model import build_generator, save_degradation_model
 from realsr_cli.degradations.resize import imresize
+from realsr_cli.device import bf16_native
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_torch
 from realsr_cli.io.tensors import to_tensor
@@ -89,19 +90,6 @@ class GANNets(nn.Module):
 
 
 AMP_MODES = ("auto", "none", "bf16")
-
-
-def bf16_native(device: torch.device) -> bool:
-    """True where bf16 convolutions run in hardware: CUDA with bf16, a CPU with AVX512-BF16 or AMX (oneDNN's
-    check); elsewhere autocast would emulate them, slower than fp32."""
-    if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def resolve_amp(mode: str, device: torch.device) -> str:

@@ -3,7 +3,8 @@
 Generator step: weighted reconstruction losses (+ adversarial loss through a frozen discriminator), Adam (or AdamW,
 ``train.optimizer``), optional gradient clipping, EMA update; discriminator step (when ``losses.gan.weight > 0``): the
 standard, LSGAN or relativistic-average objective (ESRGAN), as in BasicSR (basicsr/models/esrgan_model.py). Mixed
-precision (bf16/fp16 autocast, fp16 with a GradScaler) and channels-last apply on CUDA only; DDP under
+precision (bf16/fp16 autocast, fp16 with a GradScaler) on CUDA, bf16 on CPUs with native bf16 (:func:`training_amp`);
+channels-last on CUDA only; DDP under
 torchrun. Outputs in RUN_DIR: ``model.pt`` (realsr_cli.models.checkpoint.save_model), ``model_best.pt`` (best
 validation score), ``checkpoints/latest.pt`` (full state for ``--resume``), ``log.jsonl``, ``curves.png`` (losses
 and validation metrics against iterations), ``config.yaml``, ``tb/`` (TensorBoard, when installed), ``snapshots/``
@@ -35,7 +36,7 @@ from torch.utils.data import DataLoader
 from realsr_cli import __version__
 from realsr_cli.batch import error_text
 from realsr_cli.console import info_line, make_progress, warn_line
-from realsr_cli.device import resolve_device
+from realsr_cli.device import bf16_native, resolve_device
 from realsr_cli.errors import InputError, OutputExistsError, PresetError, RealSRError
 from realsr_cli.io.atomic import atomic_write_text, dumps_json_line
 from realsr_cli.losses import LossSet, build_losses, pixel_loss
@@ -59,6 +60,17 @@ from realsr_cli.train.validation import (
 )
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def training_amp(requested: str, device: torch.device) -> str:
+    """``train.amp`` on ``device``: as asked on CUDA; on the CPU bf16 where it computes bf16 natively (AVX512-BF16,
+    AMX: 3-5x the fp32 speed of a conv net's step), else none (emulated bf16 and CPU fp16 are slower than fp32)."""
+    if device.type == "cuda" or requested == "none":
+        return requested
+    if requested == "bf16" and bf16_native(device):
+        return "bf16"
+    warn_line(f"train.amp {requested} runs as none on this {device.type} (no native {requested})")
+    return "none"
 
 
 @dataclass
@@ -182,7 +194,7 @@ class Trainer:
             self.dev = torch.device("cuda", self.dist.local_rank)
         seed_everything(self.seed + self.dist.rank)
         tcfg = cfg["train"]
-        self.amp = str(tcfg["amp"]).lower() if self.dev.type == "cuda" else "none"
+        self.amp = training_amp(str(tcfg["amp"]).lower(), self.dev)
         self.channels_last = bool(tcfg["channels_last"]) and self.dev.type == "cuda"
         self.scale = int(cfg["scale"])
 
@@ -326,7 +338,7 @@ class Trainer:
     def _autocast(self):
         if self.amp == "none":
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=AMP_DTYPES[self.amp])
+        return torch.autocast(device_type=self.dev.type, dtype=AMP_DTYPES[self.amp])
 
     def _apply_finetune(self) -> None:
         """RFDN-style second phase: from ``finetune.start_iter`` the pixel loss and a constant lr change."""
