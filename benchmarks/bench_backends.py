@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.interleave import Figure, interleaved, ratio, read_load
+from benchmarks.interleave import Figure, best_of_rounds, interleaved, ratio, read_load
 from realsr_cli.archs import build_arch
 from realsr_cli.models.loading import SRModel, load_sr_model
 from realsr_cli.models.onnx_cache import exported_onnx
@@ -222,17 +222,20 @@ def bench_first_output(repeats: int) -> None:
         command = [sys.executable, "-m", "realsr_cli", "upscale", str(photo), str(out), "-q", "--overwrite"]
         command += ["--json", str(report), "--threads", str(rule)]  # both sides on the rule's count, read once
         alone = [sys.executable, "-c", INFERENCE_ALONE, str(photo), str(rule)]
-        subprocess.run(command, env=env, cwd=REPO, check=True)  # warm: export cache, bytecode
-        best: dict[str, Figure] = {}
-        for _ in range(repeats):
+        inference: dict = {}
+
+        def process() -> float:
             start = time.perf_counter()
             subprocess.run(command, env=env, cwd=REPO, check=True)
-            process = Figure(time.perf_counter() - start, *read_load())
+            return time.perf_counter() - start
+
+        def alone_seconds() -> float:
             done = subprocess.run(alone, env=env, cwd=REPO, check=True, capture_output=True, text=True)
-            inference = json.loads(done.stdout.strip().splitlines()[-1])
-            for name, fig in (("process", process), ("inference", Figure(inference["seconds"], *read_load()))):
-                if name not in best or fig.seconds < best[name].seconds:
-                    best[name] = fig
+            inference.update(json.loads(done.stdout.strip().splitlines()[-1]))
+            return float(inference["seconds"])
+
+        process()  # warm: export cache, bytecode
+        best = best_of_rounds({"process": process, "inference": alone_seconds}, repeats)
         process_backend = json.loads(report.read_text())["backend"]
     first, model = best["process"], best["inference"]
     print(f"\ntime to first output, default x4 model, {size}x{size} photo, best of {repeats}")

@@ -35,18 +35,39 @@ def read_load() -> tuple[float, float]:
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], repeats: int, warm: bool = True) -> dict[str, Figure]:
-    """Best of ``repeats`` rounds for each contender, one run of each per round (after one warm-up run each)."""
+    """Best of ``repeats`` rounds for each contender, one run of each per round (after one warm-up run each), timed
+    by the wall clock."""
     if warm:
         for fn in contenders.values():
             fn()
+    return best_of_rounds({name: _wall_clock(fn) for name, fn in contenders.items()}, repeats)
+
+
+def _wall_clock(fn: Callable[[], object]) -> Callable[[], float]:
+    def timed() -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    return timed
+
+
+def best_of_rounds(
+    contenders: dict[str, Callable[[], float]],
+    repeats: int,
+    on_run: Callable[[int, str, Figure], None] | None = None,
+) -> dict[str, Figure]:
+    """Best of ``repeats`` rounds for each contender, one run of each per round, every contender returning the
+    seconds to count (its own timer: a child process's inference, a per-photo share); the load is read right
+    after each run, and ``on_run(round, name, figure)`` sees every run."""
     best: dict[str, Figure] = {}
-    for _ in range(repeats):
+    for r in range(repeats):
         for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            seconds = time.perf_counter() - start
-            if name not in best or seconds < best[name].seconds:
-                best[name] = Figure(seconds, *read_load())
+            fig = Figure(fn(), *read_load())
+            if on_run is not None:
+                on_run(r, name, fig)
+            if name not in best or fig.seconds < best[name].seconds:
+                best[name] = fig
     return best
 
 

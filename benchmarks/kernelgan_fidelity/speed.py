@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from benchmarks.interleave import Figure, ratio, read_load
+from benchmarks.interleave import Figure, best_of_rounds, ratio, read_load
 from realsr_cli.learn import camera_kernel
 from realsr_cli.learn.kernelgan import KernelGANConfig, estimate_kernels
 from realsr_cli.learn.pipeline import LearnOptions
@@ -77,17 +77,8 @@ def contenders(args: argparse.Namespace, shots: list[photos.Photo], note: str | 
     return runs
 
 
-def measure(runs: dict, rounds: int) -> dict[str, Figure]:
-    """Best of ``rounds`` per contender, one run each per round, the load read right after each run."""
-    best: dict[str, Figure] = {}
-    for r in range(rounds):
-        for name, fn in runs.items():
-            seconds = fn()
-            fig = Figure(seconds, *read_load())
-            print(f"  round {r + 1} {name}: {seconds:.1f} s/photo, {fig.label()}", flush=True)
-            if name not in best or seconds < best[name].seconds:
-                best[name] = fig
-    return best
+def _print_run(r: int, name: str, fig: Figure) -> None:
+    print(f"  round {r + 1} {name}: {fig.seconds:.1f} s/photo, {fig.label()}", flush=True)
 
 
 def table(figures: dict[str, Figure], iters: int, note: str | None) -> tuple[str, str]:
@@ -114,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     shots = photos.make_photos(photos.MAX_PHOTOS, args.size, args.out / "photos", args.photos_dir)
     print(f"{DESCRIPTION} {args.iters} iterations, best of {args.rounds}; load at start {read_load()[0]:.2f}")
     print(f"this tool's threads now: {choose_threads().describe()}; the original's: 1 and 2", flush=True)
-    figures = measure(contenders(args, shots, note), args.rounds)
+    figures = best_of_rounds(contenders(args, shots, note), args.rounds, _print_run)
     text, verdict = table(figures, args.iters, note)
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"settings": vars(args) | {"note": note}, "figures": {n: vars(f) for n, f in figures.items()}}
