@@ -10,8 +10,11 @@ The camera's noise (patches and ``noise/model.json``) is measured in its JPEG fi
 a pair and compressed again at the same quality it would lose as much once more (sigma 10 in the camera is 5.4 in
 its q75 files and 2.4 after a second q75). :func:`jpeg_noise_gain` undoes that: the noise op's ``strength`` is
 scaled so that, after the pair's JPEG, flat regions carry the measured (post-JPEG) level again — calibrated on
-mid-grey (the noise was measured on flat windows) with the noise's own spectrum (the patch itself; white noise for
-the model, which synthesises white noise), and recorded in the op so the pair replays exactly.
+mid-grey (the noise was measured on flat windows) with the noise's own spectrum and colour (the patch itself; for
+the model, spatially white noise with the model's per-channel levels and colour correlation, as it synthesises),
+and recorded in the op so the pair replays exactly. The colour matters: JPEG keeps luma noise and removes most
+chroma noise, so independent channels lose far more than the luma-correlated noise a camera's files hold
+(post-JPEG correlation 0.9); calibrating a correlated model on independent noise over-amplified it 1.4x.
 """
 
 from __future__ import annotations
@@ -96,6 +99,20 @@ def white_noise(sigma: float, size: int = CALIBRATION_SIZE) -> torch.Tensor:
     """A fixed-seed (1, 3, size, size) white Gaussian field of std ``sigma`` (0-255), in [0, 1] units."""
     gen = torch.Generator().manual_seed(0)
     return torch.randn(1, 3, size, size, generator=gen, dtype=torch.float64) * (sigma / 255.0)
+
+
+def model_noise_field(
+    sigmas: list[float], correlation: list[list[float]] | None = None, size: int = CALIBRATION_SIZE
+) -> torch.Tensor:
+    """A fixed-seed (1, 3, size, size) spatially white Gaussian field in [0, 1] units with per-channel std
+    ``sigmas`` (0-255) and colour correlation ``correlation`` (identity when None): what the noise model adds to
+    a colour pair. One sigma: the same plane in every channel (a 1-channel model on a colour image)."""
+    if len(sigmas) == 1:
+        return white_noise(float(sigmas[0]), size)[:, :1].expand(1, 3, size, size).clone()
+    corr = np.eye(len(sigmas)) if correlation is None else np.asarray(correlation, dtype=np.float64)
+    chol = torch.from_numpy(np.linalg.cholesky(corr))
+    z = torch.einsum("ij,bjhw->bihw", chol, white_noise(1.0, size))
+    return z * torch.tensor(sigmas, dtype=torch.float64).view(1, -1, 1, 1)
 
 
 def jpeg_noise_gain(noise: torch.Tensor, quality: int) -> float:

@@ -35,7 +35,7 @@ from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image
 from realsr_cli.io.tensors import read_tensor, to_tensor
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
-from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, resolve_jpeg, white_noise
+from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, model_noise_field, resolve_jpeg
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
 UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
@@ -288,8 +288,8 @@ class KernelNoiseMode(RecipeMode):
                 patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
                 field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
             else:
-                variances = [a * 127.5 + b for a, b in zip(op["a"], op["b"], strict=True)]
-                field = white_noise(float(np.sqrt(np.mean(variances))))
+                sigmas = [float(np.sqrt(max(a * 127.5 + b, 0.0))) for a, b in zip(op["a"], op["b"], strict=True)]
+                field = model_noise_field(sigmas, op.get("correlation"))
             self._gains[key] = jpeg_noise_gain(field, quality)
         return self._gains[key]
 
