@@ -92,7 +92,7 @@ def jpeg_option(step: JpegStep | None) -> str:
 
 
 MAX_NOISE_GAIN = 4.0
-CALIBRATION_SIZE = 64
+CALIBRATION_SIZE = 256
 
 
 def white_noise(sigma: float, size: int = CALIBRATION_SIZE) -> torch.Tensor:
