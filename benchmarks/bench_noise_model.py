@@ -142,8 +142,8 @@ def evaluate(camera: Degradation, sources: list[torch.Tensor]) -> dict:
 def pair_sigma(model: NoiseModel, quality: int | None, side: int = 512) -> tuple[np.ndarray, float]:
     """Per-channel std (0-255) of flat grey LR at each of ``LEVELS`` after make-pairs' noise step and its JPEG,
     and the gain it applied (make-pairs' own calibration: ``modes.KernelNoiseMode.noise_gain``)."""
-    sigmas = [float(np.sqrt(max(float(model.variance(128.0, c)), 0.0))) for c in range(model.channels)]
-    gain = 1.0 if quality is None else jpeg_noise_gain(model_noise_field(sigmas, model.correlation), quality)
+    field = model_noise_field(list(model.a), list(model.b), model.correlation)
+    gain = 1.0 if quality is None else jpeg_noise_gain(field, quality)
     gen = torch.Generator().manual_seed(2)
     out = []
     for mu in LEVELS:

@@ -267,6 +267,13 @@ def model_noise_params(model: NoiseModel) -> dict[str, Any]:
     return {"a": list(model.a), "b": list(model.b), "correlation": [list(r) for r in model.correlation]}
 
 
+def correlate_channels(z: torch.Tensor, correlation: np.ndarray | list[list[float]]) -> torch.Tensor:
+    """Independent unit-variance channels ``z`` (B, C, H, W) -> channels with colour correlation ``correlation``
+    (C, C), by its Cholesky factor, in ``z``'s dtype."""
+    chol = torch.from_numpy(np.linalg.cholesky(np.asarray(correlation, dtype=np.float64))).to(z.dtype)
+    return torch.einsum("ij,bjhw->bihw", chol, z)
+
+
 def add_model_noise(
     x: torch.Tensor,
     a: list[float],
@@ -290,9 +297,7 @@ def add_model_noise(
     a_t, b_t, corr = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(correlation, np.float64)
     if len(a_t) != c and len(a_t) == 3:
         a_t, b_t, corr = a_t.mean(keepdims=True), b_t.mean(keepdims=True), np.ones((1, 1))
-    z = _randn((bsz, len(a_t), h, w), gen)
-    chol = torch.from_numpy(np.linalg.cholesky(corr)).to(torch.float32)
-    z = torch.einsum("ij,bjhw->bihw", chol, z).to(device=x.device, dtype=x.dtype)
+    z = correlate_channels(_randn((bsz, len(a_t), h, w), gen), corr).to(device=x.device, dtype=x.dtype)
     if z.shape[1] != c:
         z = z.expand(bsz, c, h, w)
         a_t, b_t = np.repeat(a_t, c), np.repeat(b_t, c)

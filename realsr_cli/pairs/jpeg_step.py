@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from realsr_cli.degradations.jpeg import jpeg_compress
+from realsr_cli.degradations.noise import correlate_channels
 from realsr_cli.errors import InputError
 from realsr_cli.learn.jpeg_quality import JPEG_FILE
 
@@ -102,16 +103,17 @@ def white_noise(sigma: float, size: int = CALIBRATION_SIZE) -> torch.Tensor:
 
 
 def model_noise_field(
-    sigmas: list[float], correlation: list[list[float]] | None = None, size: int = CALIBRATION_SIZE
+    a: list[float], b: list[float], correlation: list[list[float]] | None = None, size: int = CALIBRATION_SIZE
 ) -> torch.Tensor:
-    """A fixed-seed (1, 3, size, size) spatially white Gaussian field in [0, 1] units with per-channel std
-    ``sigmas`` (0-255) and colour correlation ``correlation`` (identity when None): what the noise model adds to
-    a colour pair. One sigma: the same plane in every channel (a 1-channel model on a colour image)."""
+    """A fixed-seed (1, 3, size, size) spatially white Gaussian field in [0, 1] units: the noise model's (``a``,
+    ``b``: ``var_c = a_c mu + b_c``, 0-255) at mid-grey, with its colour correlation (identity when None), as
+    ``add_model_noise`` colours it. One channel: the same plane in every channel (a 1-channel model on a colour
+    image)."""
+    sigmas = [float(np.sqrt(max(ca * 127.5 + cb, 0.0))) for ca, cb in zip(a, b, strict=True)]
     if len(sigmas) == 1:
-        return white_noise(float(sigmas[0]), size)[:, :1].expand(1, 3, size, size).clone()
-    corr = np.eye(len(sigmas)) if correlation is None else np.asarray(correlation, dtype=np.float64)
-    chol = torch.from_numpy(np.linalg.cholesky(corr))
-    z = torch.einsum("ij,bjhw->bihw", chol, white_noise(1.0, size))
+        return white_noise(sigmas[0], size)[:, :1].expand(1, 3, size, size).clone()
+    corr = np.eye(len(sigmas)) if correlation is None else correlation
+    z = correlate_channels(white_noise(1.0, size), corr)
     return z * torch.tensor(sigmas, dtype=torch.float64).view(1, -1, 1, 1)
 
 

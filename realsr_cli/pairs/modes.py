@@ -288,8 +288,7 @@ class KernelNoiseMode(RecipeMode):
                 patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
                 field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
             else:
-                sigmas = [float(np.sqrt(max(a * 127.5 + b, 0.0))) for a, b in zip(op["a"], op["b"], strict=True)]
-                field = model_noise_field(sigmas, op.get("correlation"))
+                field = model_noise_field(op["a"], op["b"], op.get("correlation"))
             self._gains[key] = jpeg_noise_gain(field, quality)
         return self._gains[key]
 
