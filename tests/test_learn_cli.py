@@ -9,6 +9,7 @@ import numpy as np
 import scipy.io
 
 from realsr_cli.degradations.kernel_floor import is_unresolved
+from realsr_cli.degradations.spectrum import read_signature
 from realsr_cli.io.images import read_image, write_image
 from tests.conftest import synthetic_image
 
@@ -69,6 +70,8 @@ def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     assert isinstance(cam["reliable"], bool) and cam["x4"]["size"][0] >= 25
     camera_x4 = np.load(out / "kernels" / "camera_kernel_x4.npy")
     assert cam["at_floor"] is is_unresolved(camera_x4, 4)
+    assert cam["spectrum"] == str(out / "kernels" / "spectrum.json")  # the photos' signature, for make-pairs
+    assert np.isfinite(read_signature(out / "kernels" / "spectrum.json")).all()
     assert "kernel" not in entries["tex"]
     assert report["jpeg"]["detected"] is False and (out / "jpeg.json").is_file()  # PNGs never compressed
     assert report["failures"] and "tiny.png" in report["failures"][0]["error"]

@@ -55,8 +55,17 @@ def command(
         str | None,
         typer.Option(
             "--kernel-floor",
-            help="Mode 1: range (default): a kernel axis at KernelGAN's floor is narrowed by a random amount per "
-            "image, down to bicubic's width | off: the estimate as is.",
+            help="Mode 1: match (default with the learned spectrum.json): a kernel axis at KernelGAN's floor is "
+            "narrowed to the width whose pairs have the camera photos' spectrum | range (default without it): by a "
+            "random amount per image, down to bicubic's width | off: the estimate as is.",
+        ),
+    ] = None,
+    sharpen: Annotated[
+        str | None,
+        typer.Option(
+            "--sharpen",
+            help="Mode 1: auto (default with the learned spectrum.json): unsharp-mask the LR as much as the camera's "
+            "ISP does, when its photos are sharper than the pairs | off | an amount (radius 1 LR px).",
         ),
     ] = None,
     jpeg: Annotated[
@@ -121,6 +130,7 @@ def command(
         noise_model=noise_model,
         per_photo_kernels=per_photo_kernels,
         kernel_floor=kernel_floor,
+        sharpen=sharpen,
         jpeg=jpeg,
         preset=preset,
         degradation_model=degradation_model,

@@ -8,10 +8,12 @@ that (``python -m benchmarks camera_kernel``: `iso-narrow`, true sigma 1.86 -> 3
 upper bound on the camera's blur, not a measurement of it, and pairs made with it alone teach a network to sharpen
 more than the camera blurs (a loss against plain bicubic on sharp cameras).
 
-``make-pairs --kernel-floor range`` (the default) draws, for each image, a width between the ideal downscaling
+``make-pairs --kernel-floor range`` draws, for each image, a width between the ideal downscaling
 kernel's (MATLAB bicubic, the sharpest a camera's (I * k)↓s can be) and the estimate's, uniformly, on the axes at
 the floor: the estimate's own shape shrunk by an affine map about its aligned centre, so its orientation and the
-axes above the floor are kept. ``--kernel-floor off`` uses the estimate as it is (the NTIRE 2020 winner's way).
+axes above the floor are kept. ``--kernel-floor match`` (the default when the kernel folder holds the camera's
+spectrum, ``spectrum.json``) first chooses where in that range the camera lies, by matching the pairs' LR spectrum to
+the camera photos' (:mod:`realsr_cli.pairs.floor_match`), and draws within 0.1 of it. ``--kernel-floor off`` uses the estimate as it is (the NTIRE 2020 winner's way).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 FLOOR_LR_PX = 0.8  # sigma (LR pixels) at or below which an estimated kernel's axis is not resolved
-KERNEL_FLOOR_MODES = ("range", "off")
+KERNEL_FLOOR_MODES = ("match", "range", "off")
 
 
 @lru_cache(maxsize=8)

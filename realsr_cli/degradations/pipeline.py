@@ -102,7 +102,8 @@ class Degradation:
     """A degradation recipe bound to its kernel and noise-patch folders."""
 
     per_photo_kernels = False  # True: draw per-photo kernel files even when the folder has a camera kernel
-    kernel_floor = "off"  # "range": kernel files at KernelGAN's floor are narrowed by a drawn amount (kernel_floor)
+    kernel_floor = "off"  # "range"/"match": kernel files at KernelGAN's floor are narrowed by a drawn amount
+    floor_band = (0.0, 1.0)  # the amounts drawn from (kernel_floor.shrink_to_range); "match" narrows it
 
     def __init__(
         self,
@@ -244,8 +245,9 @@ class Degradation:
             files = self.kernel_files(s)
             kernel_file = files[int(rng.integers(len(files)))]
             kernel_op: dict[str, Any] = {"op": "kernel_downsample", "kernel_file": str(kernel_file), "scale": s}
-            if self.kernel_floor == "range" and is_unresolved(self._kernel(kernel_op), s):
-                kernel_op["floor_draw"] = round(float(rng.random()), 4)
+            if self.kernel_floor != "off" and is_unresolved(self._kernel(kernel_op), s):
+                low, high = self.floor_band
+                kernel_op["floor_draw"] = round(low + (high - low) * float(rng.random()), 4)
             ops.append(kernel_op)
             return (math.ceil(size[0] / s), math.ceil(size[1] / s))
         elif op == "noise":
@@ -294,6 +296,10 @@ class Degradation:
         return {"kernel": kernel}
 
     # ------------------------------------------------------------------------------------------------ applying
+
+    def downsample_kernel(self, kernel_file: str | Path, scale: int) -> np.ndarray:
+        """A kernel file as the ``kernel_downsample`` op uses it (aligned to the x``scale`` grid)."""
+        return self._kernel({"op": "kernel_downsample", "kernel_file": str(kernel_file), "scale": int(scale)})
 
     def _kernel(self, op: dict[str, Any]) -> np.ndarray:
         key = op.get("kernel_file") or repr(sorted(op["kernel"].items()))

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import scipy.io
 
+from realsr_cli.degradations.spectrum import SPECTRUM_FILE
 from realsr_cli.io.atomic import atomic_write_bytes, ensure_writable
 from realsr_cli.io.images import write_image
 
@@ -48,10 +49,11 @@ def write_kernel_pair(
 
 
 def remove_kernels(out_dir: Path) -> None:
-    """Delete this tool's kernel files (``*_kernel_x2|x4.mat|.npy``) at the top of ``out_dir`` (before a rerun)."""
+    """Delete this tool's kernel files (``*_kernel_x2|x4.mat|.npy``) and the photos' ``spectrum.json`` at the top of
+    ``out_dir`` (before a rerun)."""
     if out_dir.is_dir():
         for path in out_dir.iterdir():
-            if path.is_file() and re.search(r"_kernel_x[24]\.(mat|npy)$", path.name):
+            if path.is_file() and (re.search(r"_kernel_x[24]\.(mat|npy)$", path.name) or path.name == SPECTRUM_FILE):
                 path.unlink()
 
 

@@ -18,6 +18,7 @@ import torch
 
 from realsr_cli.batch import Failure, failures_json, run_batch
 from realsr_cli.console import info_line, make_progress, warn_line
+from realsr_cli.degradations import spectrum
 from realsr_cli.degradations.kernel_floor import is_unresolved
 from realsr_cli.degradations.kernels import CAMERA_KERNEL_STEM
 from realsr_cli.degradations.noise import MODEL_FILE
@@ -274,7 +275,17 @@ def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, f
     kernel = camera.kernel_x2 if opts.scale == 2 else camera.kernel_x4
     # an axis at KernelGAN's floor is an upper bound on the blur (make-pairs --kernel-floor range narrows it)
     extra["at_floor"] = is_unresolved(kernel, opts.scale)
+    extra["spectrum"] = _write_spectrum(kernel_dir, [im for _, im in ready], opts.overwrite)
     return {**extra, "files": [str(f) for f in files], **report}
+
+
+def _write_spectrum(kernel_dir: Path, photos: list[np.ndarray], overwrite: bool) -> str | None:
+    """OUT/kernels/spectrum.json: the photos' sharpness signature, which ``make-pairs --kernel-floor match`` uses
+    to choose a width for an axis at KernelGAN's floor (None, no file, when no photo has a full tile)."""
+    sig = spectrum.signature([spectrum.luma_255(p) for p in photos])
+    if sig is None:
+        return None
+    return str(spectrum.write_signature(kernel_dir / spectrum.SPECTRUM_FILE, sig, len(photos), overwrite))
 
 
 def _run_jpeg(images, entries, out_dir: Path) -> dict:

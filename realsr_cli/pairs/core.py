@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from realsr_cli.batch import BatchResult, Failure, failures_json, run_batch
+from realsr_cli.console import info_line, warn_line
 from realsr_cli.errors import InputError, OutputExistsError, RealSRError
 from realsr_cli.io.guard import is_input
 from realsr_cli.io.images import to_float, write_image
@@ -61,7 +62,10 @@ class PairsConfig:
     device: str = "cpu"
     quiet: bool = False
     per_photo_kernels: bool = False
-    kernel_floor: str | None = None  # --kernel-floor (kernel + noise mode only): None = range there
+    kernel_floor: str | None = None  # --kernel-floor (kernel + noise mode only): None = match (or range) there
+    floor_band: tuple[float, float] | None = None  # the matched floor band (make_pairs sets it for the workers)
+    sharpen: str | None = None  # --sharpen (kernel + noise mode only): None = auto there (with a camera spectrum)
+    sharpen_amount: float | None = None  # auto's matched amount (make_pairs sets it for the workers)
     jpeg: str | None = None  # --jpeg (kernel + noise mode only): None = auto there
     shard: Shard | None = None  # this process's share of the sources (``--shard I/N``; realsr_cli.pairs.shards)
 
@@ -80,6 +84,9 @@ class PairsConfig:
             device=self.device,
             per_photo_kernels=self.per_photo_kernels,
             kernel_floor=self.kernel_floor,
+            floor_band=self.floor_band,
+            sharpen=self.sharpen,
+            sharpen_amount=self.sharpen_amount,
             jpeg=self.jpeg,
         )
 
@@ -103,9 +110,11 @@ class PairsResult:
     sources: int
     mode: str
     manifest: Path
+    spectral_match: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
+            **({"spectral_match": self.spectral_match} if self.spectral_match is not None else {}),
             "pairs": len(self.records),
             "sources": self.sources,
             "failures": failures_json(self.failures),
@@ -257,6 +266,7 @@ def make_pairs(config: PairsConfig) -> PairsResult:
     sources = collect_sources(config)
     check_layout(config, sources)
     order = {source.key: i for i, source in enumerate(sources)}
+    every_source = sources
     run = run_fingerprint(asdict(config), [s.path for s in sources]) if config.shard is not None else ""
     sources = select(sources, config.shard)
     if config.shard is None:
@@ -265,6 +275,7 @@ def make_pairs(config: PairsConfig) -> PairsResult:
         check_shard_output(config.out_dir, config.shard, run, config.overwrite)
     inputs = frozenset(s.path.resolve() for s in sources)
     mode = config.build_mode()  # validates the options (and loads models) before any work starts
+    config, matched = _match_spectrum(config, mode, every_source)
     batch = _run(config, mode, sources, inputs)
     ordered = batch.results
     records = [rec for r in ordered for rec in r.records]
@@ -283,7 +294,24 @@ def make_pairs(config: PairsConfig) -> PairsResult:
         sources=len(sources),
         mode=mode.name,
         manifest=manifest,
+        spectral_match=matched,
     )
+
+
+def _match_spectrum(config: PairsConfig, mode: Mode, sources: list[Source]) -> tuple[PairsConfig, dict | None]:
+    """``--kernel-floor match`` / ``--sharpen auto``: the floor band and sharpening from the camera spectrum, on all
+    sources (every shard matches the same), printed, and passed to the workers in the config; (config, None) when
+    there is nothing to match."""
+    needs = getattr(mode, "needs_spectral_match", None)
+    if needs is None or not needs() or not sources:
+        return config, None
+    match = mode.spectral_match(sources, config.seed)  # type: ignore[attr-defined]
+    if match is None:
+        warn_line("spectral match: no HR image is large enough for a 64-px LR tile; the floor's whole range is drawn")
+        return config, None
+    info_line(match.summary(), config.quiet)
+    band, amount = getattr(mode, "floor_band", None), getattr(mode, "sharpen_amount", None)
+    return replace(config, floor_band=band, sharpen_amount=amount), match.as_dict()
 
 
 def _crop_size(result: SourceResult) -> tuple[int, int]:

@@ -21,10 +21,11 @@ computes the LR image from the HR image and those parameters alone (deterministi
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image
 from realsr_cli.io.tensors import read_tensor, to_tensor
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
 from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, model_noise_field, resolve_jpeg
+
+if TYPE_CHECKING:
+    from realsr_cli.pairs.spectral_match import SpectralMatch
 
 MODES = ("kernel-noise", "preset", "learned", "aligned", "self")
 UPSCALER_TILE, UPSCALER_PAD = 256, 16  # T2/T3 HR enlargement: LR tiles with context, bounded memory
@@ -229,7 +233,10 @@ class KernelNoiseMode(RecipeMode):
         noise_model: Path | None = None,
         per_photo_kernels: bool = False,
         jpeg: str | int | None = "auto",
-        kernel_floor: str = "range",
+        kernel_floor: str | None = None,
+        floor_band: tuple[float, float] | None = None,
+        sharpen: str | None = None,
+        sharpen_amount: float | None = None,
     ) -> None:
         super().__init__(scale, device)
         from realsr_cli.degradations.kernels import find_kernel_files
@@ -249,8 +256,12 @@ class KernelNoiseMode(RecipeMode):
         config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
         self.degradation = Degradation(config, self.kernels_dir)
         self.degradation.per_photo_kernels = self.per_photo_kernels
-        self.kernel_floor = _kernel_floor_mode(kernel_floor)
+        self.floor_band = None if floor_band is None else (float(floor_band[0]), float(floor_band[1]))
+        self.kernel_floor = _kernel_floor_mode(kernel_floor, self.kernels_dir, matched=self.floor_band is not None)
         self.degradation.kernel_floor = self.kernel_floor
+        if self.floor_band is not None:
+            self.degradation.floor_band = self.floor_band
+        self.sharpen, self.sharpen_amount = _sharpen_mode(sharpen, sharpen_amount, self.kernels_dir)
         self.noise = None
         if self.noise_dir is not None or noise_model is not None:
             steps = {"name": "noise-patch", "steps": noise_steps}
@@ -265,8 +276,53 @@ class KernelNoiseMode(RecipeMode):
             "noise_model": _model_used(self.noise),
             "per_photo_kernels": self.per_photo_kernels,
             "kernel_floor": self.kernel_floor,
+            **({"floor_band": list(self.floor_band)} if self.floor_band is not None else {}),
+            "sharpen": self.sharpen,
+            **({"sharpen_amount": self.sharpen_amount} if self.sharpen_amount is not None else {}),
             "jpeg": jpeg_option(self.jpeg),
         }
+
+    def needs_spectral_match(self) -> bool:
+        """Whether make-pairs must first match the camera spectrum: ``--kernel-floor match`` with a kernel at
+        KernelGAN's floor and no band chosen yet, or ``--sharpen auto`` with no amount chosen yet."""
+        from realsr_cli.degradations.kernel_floor import is_unresolved
+
+        floor = self.kernel_floor == "match" and self.floor_band is None
+        floor = floor and any(
+            is_unresolved(self.degradation.downsample_kernel(f, self.scale), self.scale) for f in self.kernel_files
+        )
+        return floor or (self.sharpen == "auto" and self.sharpen_amount is None)
+
+    def spectral_match(self, sources: list[Source], seed: int) -> SpectralMatch | None:
+        """Match the floor band and the sharpening on central crops of up to ``MATCH_IMAGES`` sources (evenly
+        spaced); sets them and returns the evidence (None, nothing set, when no crop gives a spectrum tile)."""
+        from realsr_cli.degradations.spectrum import SPECTRUM_FILE, read_signature
+        from realsr_cli.pairs import spectral_match as sm
+
+        camera = read_signature(self.kernels_dir / SPECTRUM_FILE)
+        picks = np.unique(np.linspace(0, len(sources) - 1, min(len(sources), sm.MATCH_IMAGES)).astype(int))
+        hrs = [sm.central_crop(self.load(sources[i]).hr, sm.MATCH_CROP, self.scale) for i in picks]
+        floor = self.kernel_floor == "match" and self.floor_band is None
+        sharpen = self.sharpen == "auto" and self.sharpen_amount is None
+        match = sm.match_sharpness(self, camera, hrs, floor=floor, sharpen=sharpen, seed=seed)
+        if match is None:
+            return None
+        if match.band is not None:
+            self.floor_band = self.degradation.floor_band = match.band
+        if sharpen:
+            self.sharpen_amount = match.sharpen or 0.0
+        return match
+
+    def sample(self, rng: np.random.Generator, hr: torch.Tensor) -> dict[str, Any]:
+        """The kernel step's draws, then the camera's sharpening (``--sharpen``) right after it."""
+        params = super().sample(rng, hr)
+        if self.sharpen_amount:
+            from realsr_cli.pairs.spectral_match import SHARPEN_RADIUS
+
+            at = next(i for i, op in enumerate(params["ops"]) if op["op"] == "kernel_downsample") + 1
+            op = {"op": "sharpen", "radius": SHARPEN_RADIUS, "amount": round(self.sharpen_amount, 4), "threshold": 0.0}
+            params["ops"].insert(at, op)
+        return params
 
     def sample_pair(self, rng: np.random.Generator, lr: torch.Tensor) -> dict[str, Any] | None:
         """A noise patch (and its offset) for each pair, as RealSR's data loader draws one per training patch;
@@ -473,9 +529,12 @@ def build_mode(
     per_photo_kernels: bool = False,
     jpeg: str | int | None = None,
     kernel_floor: str | None = None,
+    floor_band: tuple[float, float] | None = None,
+    sharpen: str | None = None,
+    sharpen_amount: float | None = None,
 ) -> Mode:
     """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` and
-    ``kernel_floor`` None: ``range`` in the kernel + noise mode; ``--jpeg``, ``--kernel-floor`` and
+    ``kernel_floor`` None: ``match`` (``range`` without a camera spectrum) in the kernel + noise mode; ``--jpeg``, ``--kernel-floor`` and
     ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
     chosen = [
         name
@@ -497,15 +556,26 @@ def build_mode(
         )
     if len(chosen) > 1:
         raise InputError(f"choose one mode, not {' and '.join(chosen)}")
-    _check_kernel_only(chosen[0], per_photo_kernels, jpeg, kernel_floor)
+    _check_kernel_only(chosen[0], per_photo_kernels, jpeg, kernel_floor, sharpen)
     if preset is not None:
         return PresetMode(scale, preset, kernels, noise_patches, device, noise_model)
     if noise_patches is not None and kernels is None:
         raise InputError("--noise-patches needs --kernels DIR (or a --preset that injects noise patches)")
     if kernels is not None:
         jpeg = "auto" if jpeg is None else jpeg
-        floor = "range" if kernel_floor is None else kernel_floor
-        return KernelNoiseMode(scale, kernels, noise_patches, device, noise_model, per_photo_kernels, jpeg, floor)
+        return KernelNoiseMode(
+            scale,
+            kernels,
+            noise_patches,
+            device,
+            noise_model,
+            per_photo_kernels,
+            jpeg,
+            kernel_floor,
+            floor_band,
+            sharpen,
+            sharpen_amount,
+        )
     if degradation_model is not None:
         return LearnedMode(scale, degradation_model, device)
     if aligned_lr is not None:
@@ -551,28 +621,84 @@ def _kernel_noise_from_record(opts: dict[str, Any], scale: int, device: str) -> 
     jpeg = _replay_jpeg(opts.get("jpeg", "off"))
     per_photo = bool(opts.get("per_photo_kernels"))
     floor = str(opts.get("kernel_floor", "off"))  # lines written before --kernel-floor used the estimate as is
+    band = opts.get("floor_band")
+    if floor == "match" and band is None:  # no kernel was at the floor: nothing was matched, nothing drawn
+        floor = "range"
+    sharpen, amount = str(opts.get("sharpen", "off")), opts.get("sharpen_amount")
+    if sharpen == "auto":  # the matched amount (each line's ops hold its sharpen op too)
+        sharpen = str(amount or 0.0)
     return KernelNoiseMode(
-        scale, path("kernels"), noise, device, model, per_photo_kernels=per_photo, jpeg=jpeg, kernel_floor=floor
+        scale,
+        path("kernels"),
+        noise,
+        device,
+        model,
+        per_photo_kernels=per_photo,
+        jpeg=jpeg,
+        kernel_floor=floor,
+        floor_band=None if band is None else (float(band[0]), float(band[1])),
+        sharpen=sharpen,
     )
 
 
 def _check_kernel_only(
-    mode: str, per_photo_kernels: bool, jpeg: str | int | None, kernel_floor: str | None = None
+    mode: str,
+    per_photo_kernels: bool,
+    jpeg: str | int | None,
+    kernel_floor: str | None = None,
+    sharpen: str | None = None,
 ) -> None:
-    """``--per-photo-kernels``, ``--jpeg`` and ``--kernel-floor`` belong to the kernel + noise mode: elsewhere they
-    would do nothing."""
-    given = (("--per-photo-kernels", per_photo_kernels), ("--jpeg", jpeg is not None))
-    flags = [flag for flag, on in (*given, ("--kernel-floor", kernel_floor is not None)) if on]
+    """``--per-photo-kernels``, ``--jpeg``, ``--kernel-floor`` and ``--sharpen`` belong to the kernel + noise mode:
+    elsewhere they would do nothing."""
+    given = [("--per-photo-kernels", per_photo_kernels), ("--jpeg", jpeg is not None)]
+    given += [("--kernel-floor", kernel_floor is not None), ("--sharpen", sharpen is not None)]
+    flags = [flag for flag, on in given if on]
     if flags and mode != "--kernels":
         raise InputError(f"{' and '.join(flags)}: only for the kernel + noise mode (--kernels DIR), not {mode}")
 
 
-def _kernel_floor_mode(value: str) -> str:
-    """``--kernel-floor``: range | off (:mod:`realsr_cli.degradations.kernel_floor`)."""
-    from realsr_cli.degradations.kernel_floor import KERNEL_FLOOR_MODES
+def _sharpen_mode(value: str | None, amount: float | None, kernels_dir: Path) -> tuple[str, float | None]:
+    """(``--sharpen`` mode, amount): auto (None: when the kernel folder holds the camera spectrum) | off | an
+    unsharp-mask amount >= 0; ``amount`` is auto's matched amount (given to workers), None until matched."""
+    from realsr_cli.degradations.spectrum import SPECTRUM_FILE
 
+    has_spectrum = (kernels_dir / SPECTRUM_FILE).is_file()
+    text = ("auto" if has_spectrum else "off") if value is None else str(value).strip().lower()
+    if text == "off":
+        return "off", None
+    if text == "auto":
+        if not has_spectrum and amount is None:
+            raise InputError(
+                f"--sharpen auto: {kernels_dir / SPECTRUM_FILE} not found (learn-degradation writes it); "
+                "use --sharpen off or an amount"
+            )
+        return "auto", None if amount is None else float(amount)
+    try:
+        fixed = float(text)
+    except ValueError:
+        raise InputError(f"--sharpen {value!r}: choose auto, off or an unsharp-mask amount (e.g. 0.8)") from None
+    if not math.isfinite(fixed) or fixed < 0:
+        raise InputError(f"--sharpen {value!r}: the amount must be a number >= 0")
+    return "off" if fixed == 0 else str(fixed), fixed or None
+
+
+def _kernel_floor_mode(value: str | None, kernels_dir: Path, matched: bool = False) -> str:
+    """``--kernel-floor``: match | range | off (:mod:`realsr_cli.degradations.kernel_floor`); None: match when the
+    kernel folder holds the camera spectrum (``spectrum.json``, from learn-degradation), else range; ``matched``:
+    the band is given (a worker, or a manifest line), so the spectrum is not needed."""
+    from realsr_cli.degradations.kernel_floor import KERNEL_FLOOR_MODES
+    from realsr_cli.degradations.spectrum import SPECTRUM_FILE
+
+    has_spectrum = (kernels_dir / SPECTRUM_FILE).is_file()
+    if value is None:
+        return "match" if has_spectrum else "range"
     if value not in KERNEL_FLOOR_MODES:
-        raise InputError(f"--kernel-floor {value!r}: choose {' or '.join(KERNEL_FLOOR_MODES)}")
+        raise InputError(f"--kernel-floor {value!r}: choose {', '.join(KERNEL_FLOOR_MODES)}")
+    if value == "match" and not has_spectrum and not matched:
+        raise InputError(
+            f"--kernel-floor match: {kernels_dir / SPECTRUM_FILE} not found (learn-degradation writes it); "
+            "use --kernel-floor range"
+        )
     return value
 
 
