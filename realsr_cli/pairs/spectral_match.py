@@ -33,8 +33,8 @@ FLOOR_CANDIDATES = tuple(float(v) for v in np.linspace(0.0, 1.0, 6))  # 0 = the 
 SHARPEN_CANDIDATES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # unsharp-mask amounts
 SHARPEN_RADIUS = 1.0  # LR pixels
 BAND = 0.1  # pairs draw their floor amount within +-BAND of the matched one
-MATCH_IMAGES = 8
-MATCH_CROP = 768  # HR pixels: each HR image's central crop (a 192-px LR at x4: 9 tiles)
+MATCH_IMAGES = 16
+MATCH_CROP = 1024  # HR pixels: each HR image's central crop (a 256-px LR at x4: 16 tiles)
 SHARPER_THAN_PAIRS = 0.1  # mean log10 excess of the photos' compared bands over the pairs': the camera sharpens
 
 
