@@ -1,6 +1,7 @@
-"""``--kernel-floor match`` (realsr_cli.pairs.floor_match, realsr_cli.degradations.spectrum): an estimate at
-KernelGAN's floor is narrowed to the width whose pairs have the camera photos' spectrum, so a sharp camera gets
-sharp pairs and a camera as wide as the estimate keeps it; the band is recorded and the pairs replay."""
+"""``--kernel-floor match`` and ``--sharpen auto`` (realsr_cli.pairs.spectral_match, realsr_cli.degradations.spectrum):
+an estimate at KernelGAN's floor is narrowed to the width whose pairs have the camera photos' spectrum, so a sharp
+camera gets sharp pairs and a camera as wide as the estimate keeps it; a camera that sharpens gets its unsharp mask;
+the band and amount are recorded and the pairs replay."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from realsr_cli.io.images import read_image, write_image
 from realsr_cli.learn.kernel_io import write_kernel_pair
 from realsr_cli.learn.kernelgan import analytic_kernel
 from realsr_cli.pairs import read_manifest, regenerate_pair
-from realsr_cli.pairs.modes import build_mode
+from realsr_cli.pairs.modes import Source, build_mode
 from realsr_cli.pairs.spectral_match import central_crop, match_sharpness, refine
 
 
@@ -188,3 +189,23 @@ def test_sharpen_option_records_an_op_after_the_kernel_and_replays(tmp_path, cli
         assert out.exit_code != 0 and message in out.output, out.output
     other = cli("make-pairs", hr, "-o", tmp_path / "b", "--preset", "bicubic", "--sharpen", "off", "-q")
     assert other.exit_code != 0 and "--sharpen" in other.output
+
+
+def test_a_resolved_kernel_matches_only_the_sharpening(tmp_path):
+    root = tmp_path / "kernels"
+    k2 = recentre(make_kernel({"type": "iso", "size": 13, "sigma_x": 2.0}), 2)
+    write_kernel_pair(root, "camera", k2, analytic_kernel(k2))  # x4 sigma ~4.5 HR px: above the floor
+    k4 = np.load(root / "camera_kernel_x4.npy")
+    assert not is_unresolved(k4, 4)
+    photos = []
+    for seed in range(3):
+        lr = unsharp_mask(blur_subsample(_tensor(natural(512, seed)), k4, 4).clamp(0, 1), 1.0, 1.5)
+        photos.append(lr[0].permute(1, 2, 0).numpy())
+    spectrum.write_signature(root / spectrum.SPECTRUM_FILE, _signature(photos), 3)
+    mode = build_mode(4, kernels=root, jpeg="off")
+    assert mode.needs_spectral_match()
+    hr = _hr(tmp_path / "hr", 3)
+    match = mode.spectral_match([Source(path, path.stem) for path in sorted(hr.iterdir())], 0)
+    assert match is not None and match.floor is None and match.band is None
+    assert match.sharpen is not None and 0.8 <= match.sharpen <= 2.5, match.sharpen_distances
+    assert "kernel floor" not in match.summary() and "unsharp mask" in match.summary()

@@ -12,8 +12,9 @@ more than the camera blurs (a loss against plain bicubic on sharp cameras).
 kernel's (MATLAB bicubic, the sharpest a camera's (I * k)↓s can be) and the estimate's, uniformly, on the axes at
 the floor: the estimate's own shape shrunk by an affine map about its aligned centre, so its orientation and the
 axes above the floor are kept. ``--kernel-floor match`` (the default when the kernel folder holds the camera's
-spectrum, ``spectrum.json``) first chooses where in that range the camera lies, by matching the pairs' LR spectrum to
-the camera photos' (:mod:`realsr_cli.pairs.floor_match`), and draws within 0.1 of it. ``--kernel-floor off`` uses the estimate as it is (the NTIRE 2020 winner's way).
+spectrum, ``spectrum.json``) first chooses where in that range the camera lies, by matching the pairs' LR spectrum
+to the camera photos' (:mod:`realsr_cli.pairs.spectral_match`), and draws within 0.1 of it. ``--kernel-floor off``
+uses the estimate as it is (the NTIRE 2020 winner's way).
 """
 
 from __future__ import annotations

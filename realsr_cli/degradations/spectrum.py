@@ -3,9 +3,9 @@
 Frequency matching after Ji et al., "Frequency Consistent Adaptation for Real World Super Resolution" (AAAI 2021,
 the NTIRE 2020 RealSR winners' follow-up): a degradation is right when the LR images it makes have the frequency
 content of the camera's own photos. ``learn-degradation`` writes the signature of the camera's photos
-(``kernels/spectrum.json``); ``make-pairs --kernel-floor match`` degrades its own HR images with candidate kernel
-widths (with the pairs' noise and JPEG, so like is compared with like) and keeps the width whose LR matches it
-(``realsr_cli.pairs.floor_match``).
+(``kernels/spectrum.json``); ``make-pairs --kernel-floor match`` / ``--sharpen auto`` degrade its own HR images
+with candidate kernel widths and unsharp-mask amounts (with the pairs' noise and JPEG, so like is compared with
+like) and keep the candidate whose LR matches it (``realsr_cli.pairs.spectral_match``).
 
 The signature: Hann-windowed 64-pixel tiles of the luma (BT.601, 0-255), ``|FFT|^2`` averaged over all tiles of
 all photos in 16 radial bands up to Nyquist, as log10 power relative to the mean of bands 1-2 (so exposure and

@@ -273,15 +273,15 @@ def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, f
     source = "aggregate of per-photo kernels" if opts.per_photo_kernels else "camera-level KernelGAN"
     extra = {"estimate": source, "photos": len(ready), "restarts": restarts, "iterations": config.iters}
     kernel = camera.kernel_x2 if opts.scale == 2 else camera.kernel_x4
-    # an axis at KernelGAN's floor is an upper bound on the blur (make-pairs --kernel-floor range narrows it)
+    # an axis at KernelGAN's floor is an upper bound on the blur (make-pairs --kernel-floor match/range narrows it)
     extra["at_floor"] = is_unresolved(kernel, opts.scale)
     extra["spectrum"] = _write_spectrum(kernel_dir, [im for _, im in ready], opts.overwrite)
     return {**extra, "files": [str(f) for f in files], **report}
 
 
 def _write_spectrum(kernel_dir: Path, photos: list[np.ndarray], overwrite: bool) -> str | None:
-    """OUT/kernels/spectrum.json: the photos' sharpness signature, which ``make-pairs --kernel-floor match`` uses
-    to choose a width for an axis at KernelGAN's floor (None, no file, when no photo has a full tile)."""
+    """OUT/kernels/spectrum.json: the photos' sharpness signature, from which ``make-pairs`` chooses the width of
+    an axis at KernelGAN's floor and the camera's sharpening (None, no file, when no photo has a full tile)."""
     sig = spectrum.signature([spectrum.luma_255(p) for p in photos])
     if sig is None:
         return None

@@ -285,13 +285,19 @@ class KernelNoiseMode(RecipeMode):
     def needs_spectral_match(self) -> bool:
         """Whether make-pairs must first match the camera spectrum: ``--kernel-floor match`` with a kernel at
         KernelGAN's floor and no band chosen yet, or ``--sharpen auto`` with no amount chosen yet."""
+        return self._floor_to_match() or self._sharpen_to_match()
+
+    def _floor_to_match(self) -> bool:
         from realsr_cli.degradations.kernel_floor import is_unresolved
 
-        floor = self.kernel_floor == "match" and self.floor_band is None
-        floor = floor and any(
+        if self.kernel_floor != "match" or self.floor_band is not None:
+            return False
+        return any(
             is_unresolved(self.degradation.downsample_kernel(f, self.scale), self.scale) for f in self.kernel_files
         )
-        return floor or (self.sharpen == "auto" and self.sharpen_amount is None)
+
+    def _sharpen_to_match(self) -> bool:
+        return self.sharpen == "auto" and self.sharpen_amount is None
 
     def spectral_match(self, sources: list[Source], seed: int) -> SpectralMatch | None:
         """Match the floor band and the sharpening on central crops of up to ``MATCH_IMAGES`` sources (evenly
@@ -302,8 +308,7 @@ class KernelNoiseMode(RecipeMode):
         camera = read_signature(self.kernels_dir / SPECTRUM_FILE)
         picks = np.unique(np.linspace(0, len(sources) - 1, min(len(sources), sm.MATCH_IMAGES)).astype(int))
         hrs = [sm.central_crop(self.load(sources[i]).hr, sm.MATCH_CROP, self.scale) for i in picks]
-        floor = self.kernel_floor == "match" and self.floor_band is None
-        sharpen = self.sharpen == "auto" and self.sharpen_amount is None
+        floor, sharpen = self._floor_to_match(), self._sharpen_to_match()
         match = sm.match_sharpness(self, camera, hrs, floor=floor, sharpen=sharpen, seed=seed)
         if match is None:
             return None
@@ -533,9 +538,10 @@ def build_mode(
     sharpen: str | None = None,
     sharpen_amount: float | None = None,
 ) -> Mode:
-    """Pick the mode from the options; exactly one of the five must be chosen. ``jpeg`` None: ``auto`` and
-    ``kernel_floor`` None: ``match`` (``range`` without a camera spectrum) in the kernel + noise mode; ``--jpeg``, ``--kernel-floor`` and
-    ``--per-photo-kernels`` are that mode's only (an error elsewhere)."""
+    """Pick the mode from the options; exactly one of the five must be chosen. In the kernel + noise mode ``jpeg``
+    None is ``auto``, ``kernel_floor`` None ``match`` and ``sharpen`` None ``auto`` (``range`` and ``off`` without
+    a camera spectrum); ``--jpeg``, ``--kernel-floor``, ``--sharpen`` and ``--per-photo-kernels`` are that mode's
+    only (an error elsewhere)."""
     chosen = [
         name
         for name, on in (
