@@ -9,7 +9,7 @@ import numpy as np
 import scipy.io
 
 from realsr_cli.degradations.kernel_floor import is_unresolved
-from realsr_cli.degradations.spectrum import read_signature
+from realsr_cli.degradations.spectrum import read_signature_and_tiles
 from realsr_cli.io.images import read_image, write_image
 from tests.conftest import synthetic_image
 
@@ -71,7 +71,8 @@ def test_kernels_noise_report_and_clear_messages(tmp_path: Path, cli):
     camera_x4 = np.load(out / "kernels" / "camera_kernel_x4.npy")
     assert cam["at_floor"] is is_unresolved(camera_x4, 4)
     assert cam["spectrum"] == str(out / "kernels" / "spectrum.json")  # the photos' signature, for make-pairs
-    assert np.isfinite(read_signature(out / "kernels" / "spectrum.json")).all()
+    sig, tiles = read_signature_and_tiles(out / "kernels" / "spectrum.json")
+    assert np.isfinite(sig).all() and tiles is not None and tiles >= 3  # every usable photo has a tile
     assert "kernel" not in entries["tex"]
     assert report["jpeg"]["detected"] is False and (out / "jpeg.json").is_file()  # PNGs never compressed
     assert report["failures"] and "tiny.png" in report["failures"][0]["error"]

@@ -209,3 +209,16 @@ def test_a_resolved_kernel_matches_only_the_sharpening(tmp_path):
     assert match is not None and match.floor is None and match.band is None
     assert match.sharpen is not None and 0.8 <= match.sharpen <= 2.5, match.sharpen_distances
     assert "kernel floor" not in match.summary() and "unsharp mask" in match.summary()
+
+
+@pytest.mark.parametrize(("tiles", "uncertain"), [(18, True), (500, False)])
+def test_a_spectrum_on_few_tiles_is_reported_as_uncertain(tmp_path, tiles, uncertain):
+    kernels = _kernels(tmp_path / "kernels")
+    sig = _signature(_camera_photos(kernels, 1.0, range(2)))
+    spectrum.write_signature(kernels / spectrum.SPECTRUM_FILE, sig, 2, tiles=tiles)
+    assert spectrum.read_signature_and_tiles(kernels / spectrum.SPECTRUM_FILE)[1] == tiles
+    mode = build_mode(4, kernels=kernels, jpeg="off")
+    hr = _hr(tmp_path / "hr", 2)
+    match = mode.spectral_match([Source(path, path.stem) for path in sorted(hr.iterdir())], 0)
+    assert match is not None and match.uncertain is uncertain and match.as_dict()["camera_tiles"] == tiles
+    assert ("uncertain" in match.summary()) is uncertain

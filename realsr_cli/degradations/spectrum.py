@@ -30,6 +30,7 @@ BANDS = 16
 REFERENCE_BANDS = slice(1, 3)  # the low-frequency bands every signature is normalised to
 COMPARED_BANDS = slice(4, 13)
 MAX_TILES = 2048  # per photo: a regular subset of the tiles of a large photo
+FEW_TILES = 100  # a camera spectrum on fewer tiles than this is noisy: make-pairs says the match is uncertain
 SPECTRUM_FILE = "spectrum.json"
 FORMAT = "realsr-spectrum"
 FORMAT_VERSION = 1
@@ -75,15 +76,20 @@ def band_power(luma: np.ndarray, tile: int = TILE, bands: int = BANDS) -> tuple[
 
 def signature(planes: list[np.ndarray]) -> np.ndarray | None:
     """The normalised log spectrum of a set of luma planes (see the module docstring); None without any tile."""
+    return signature_and_tiles(planes)[0]
+
+
+def signature_and_tiles(planes: list[np.ndarray]) -> tuple[np.ndarray | None, int]:
+    """(signature, number of tiles it was measured on)."""
     total, tiles = np.zeros(BANDS), 0
     for plane in planes:
         power, n = band_power(plane)
         total, tiles = total + power, tiles + n
     if tiles == 0:
-        return None
+        return None, 0
     _, _, per_band = _geometry(TILE, BANDS)
     log_power = np.log10(np.maximum(total / per_band / tiles, 1e-12))
-    return log_power - log_power[REFERENCE_BANDS].mean()
+    return log_power - log_power[REFERENCE_BANDS].mean(), tiles
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -92,7 +98,9 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean(diff**2)))
 
 
-def write_signature(path: Path, sig: np.ndarray, photos: int, overwrite: bool = False) -> Path:
+def write_signature(
+    path: Path, sig: np.ndarray, photos: int, overwrite: bool = False, tiles: int | None = None
+) -> Path:
     """``spectrum.json``: the camera photos' signature (format in docs/learn-degradation.md)."""
     obj = {
         "format": FORMAT,
@@ -100,6 +108,7 @@ def write_signature(path: Path, sig: np.ndarray, photos: int, overwrite: bool = 
         "tile": TILE,
         "bands": BANDS,
         "photos": int(photos),
+        "tiles": None if tiles is None else int(tiles),
         "log_power": [round(float(v), 5) for v in sig],
     }
     return atomic_write_json(path, obj, overwrite=overwrite)
@@ -107,6 +116,11 @@ def write_signature(path: Path, sig: np.ndarray, photos: int, overwrite: bool = 
 
 def read_signature(path: Path) -> np.ndarray:
     """A ``spectrum.json``'s signature; a file that is not one (or was made with another tiling) is an InputError."""
+    return read_signature_and_tiles(path)[0]
+
+
+def read_signature_and_tiles(path: Path) -> tuple[np.ndarray, int | None]:
+    """(signature, tiles it was measured on: None when the file does not say)."""
     try:
         obj: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -118,4 +132,5 @@ def read_signature(path: Path) -> np.ndarray:
         raise InputError(
             f"{path}: a spectrum of {obj.get('bands')} bands on {obj.get('tile')}-px tiles; need {BANDS} on {TILE}"
         )
-    return sig
+    tiles = obj.get("tiles")
+    return sig, int(tiles) if isinstance(tiles, (int, float)) else None

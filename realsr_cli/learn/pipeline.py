@@ -282,10 +282,11 @@ def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, f
 def _write_spectrum(kernel_dir: Path, photos: list[np.ndarray], overwrite: bool) -> str | None:
     """OUT/kernels/spectrum.json: the photos' sharpness signature, from which ``make-pairs`` chooses the width of
     an axis at KernelGAN's floor and the camera's sharpening (None, no file, when no photo has a full tile)."""
-    sig = spectrum.signature([spectrum.luma_255(p) for p in photos])
+    sig, tiles = spectrum.signature_and_tiles([spectrum.luma_255(p) for p in photos])
     if sig is None:
         return None
-    return str(spectrum.write_signature(kernel_dir / spectrum.SPECTRUM_FILE, sig, len(photos), overwrite))
+    path = kernel_dir / spectrum.SPECTRUM_FILE
+    return str(spectrum.write_signature(path, sig, len(photos), overwrite, tiles=tiles))
 
 
 def _run_jpeg(images, entries, out_dir: Path) -> dict:

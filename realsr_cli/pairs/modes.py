@@ -302,16 +302,17 @@ class KernelNoiseMode(RecipeMode):
     def spectral_match(self, sources: list[Source], seed: int) -> SpectralMatch | None:
         """Match the floor band and the sharpening on central crops of up to ``MATCH_IMAGES`` sources (evenly
         spaced); sets them and returns the evidence (None, nothing set, when no crop gives a spectrum tile)."""
-        from realsr_cli.degradations.spectrum import SPECTRUM_FILE, read_signature
+        from realsr_cli.degradations.spectrum import SPECTRUM_FILE, read_signature_and_tiles
         from realsr_cli.pairs import spectral_match as sm
 
-        camera = read_signature(self.kernels_dir / SPECTRUM_FILE)
+        camera, tiles = read_signature_and_tiles(self.kernels_dir / SPECTRUM_FILE)
         picks = np.unique(np.linspace(0, len(sources) - 1, min(len(sources), sm.MATCH_IMAGES)).astype(int))
         hrs = [sm.central_crop(self.load(sources[i]).hr, sm.MATCH_CROP, self.scale) for i in picks]
         floor, sharpen = self._floor_to_match(), self._sharpen_to_match()
         match = sm.match_sharpness(self, camera, hrs, floor=floor, sharpen=sharpen, seed=seed)
         if match is None:
             return None
+        match.camera_tiles = tiles
         if match.band is not None:
             self.floor_band = self.degradation.floor_band = match.band
         if sharpen:

@@ -61,6 +61,7 @@ class SpectralMatch:
     excess: float = 0.0  # the photos' mean log10 excess over the matched pairs in the compared bands
     sharpen: float | None = None  # None: not matched (off, or the photos are not sharper than the pairs)
     sharpen_distances: dict[float, float] | None = None
+    camera_tiles: int | None = None  # the 64-px tiles the camera spectrum was measured on (spectrum.json)
 
     def as_dict(self) -> dict[str, Any]:
         rounded = lambda d: None if d is None else {f"{k:.2f}": round(v, 4) for k, v in d.items()}  # noqa: E731
@@ -74,7 +75,14 @@ class SpectralMatch:
             "sharpen": None if self.sharpen is None else round(self.sharpen, 3),
             "sharpen_radius": SHARPEN_RADIUS,
             "sharpen_distances": rounded(self.sharpen_distances),
+            "camera_tiles": self.camera_tiles,
+            "uncertain": self.uncertain,
         }
+
+    @property
+    def uncertain(self) -> bool:
+        """The camera spectrum rests on too few tiles (``spectrum.FEW_TILES``) for a steady match."""
+        return self.camera_tiles is not None and self.camera_tiles < spectrum.FEW_TILES
 
     def summary(self) -> str:
         parts = []
@@ -89,6 +97,11 @@ class SpectralMatch:
                 f"the photos hold more fine detail than the pairs (excess {self.excess:.2f}): the camera sharpens; "
                 f"unsharp mask amount {self.sharpen:.2f}, radius {SHARPEN_RADIUS:g} px "
                 f"(distance {min(self.sharpen_distances.values()):.3f})"
+            )
+        if self.uncertain:
+            parts.append(
+                f"uncertain: the camera spectrum rests on {self.camera_tiles} tiles of 64 px only "
+                "(more or larger photos steady it)"
             )
         return f"matched to the camera's spectrum on {self.images} HR images: " + "; ".join(parts)
 
