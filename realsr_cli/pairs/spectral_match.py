@@ -107,11 +107,12 @@ class SpectralMatch:
 
 
 def central_crop(hr: torch.Tensor, size: int, scale: int) -> torch.Tensor:
-    """The central ``size`` x ``size`` (or smaller) crop, a multiple of ``scale`` on each side."""
+    """The central ``size`` x ``size`` (or smaller) crop, a multiple of ``scale`` on each side (a copy: the whole
+    image is not kept alive by it)."""
     h, w = int(hr.shape[-2]), int(hr.shape[-1])
     ch, cw = min(h, size) // scale * scale, min(w, size) // scale * scale
     top, left = (h - ch) // 2 // scale * scale, (w - cw) // 2 // scale * scale
-    return hr[..., top : top + ch, left : left + cw]
+    return hr[..., top : top + ch, left : left + cw].clone()
 
 
 def simulate(mode: MatchableMode, hrs: list[torch.Tensor], floor: float | None, sharpen: float, seed: int) -> Any:
