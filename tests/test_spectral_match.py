@@ -21,6 +21,7 @@ from realsr_cli.errors import InputError
 from realsr_cli.io.images import read_image, write_image
 from realsr_cli.learn.kernel_io import write_kernel_pair
 from realsr_cli.learn.kernelgan import analytic_kernel
+from realsr_cli.learn.noise_model import gray_255
 from realsr_cli.pairs import read_manifest, regenerate_pair
 from realsr_cli.pairs.modes import Source, build_mode
 from realsr_cli.pairs.spectral_match import central_crop, match_sharpness, refine
@@ -61,7 +62,7 @@ def _camera_photos(kernels: Path, amount: float, seeds: range, sharpen: float = 
 
 
 def _signature(photos: list[np.ndarray]) -> np.ndarray:
-    sig = spectrum.signature([spectrum.luma_255(p) for p in photos])
+    sig = spectrum.signature([gray_255(p * 255.0) for p in photos])
     assert sig is not None
     return sig
 

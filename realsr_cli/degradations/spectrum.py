@@ -7,7 +7,7 @@ content of the camera's own photos. ``learn-degradation`` writes the signature o
 with candidate kernel widths and unsharp-mask amounts (with the pairs' noise and JPEG, so like is compared with
 like) and keep the candidate whose LR matches it (``realsr_cli.pairs.spectral_match``).
 
-The signature: Hann-windowed 64-pixel tiles of the luma (BT.601, 0-255), ``|FFT|^2`` averaged over all tiles of
+The signature: Hann-windowed 64-pixel tiles of the luma (BT.601, 0-255: ``noise_model.gray_255``), ``|FFT|^2`` averaged over all tiles of
 all photos in 16 radial bands up to Nyquist, as log10 power relative to the mean of bands 1-2 (so exposure and
 contrast cancel). Two signatures are compared by the RMS of their difference over bands 4-12 (0.125-0.41
 cycles/pixel: above the scene's low-frequency content, below the bands that only JPEG and noise shape).
@@ -34,7 +34,6 @@ FEW_TILES = 100  # a camera spectrum on fewer tiles than this is noisy: make-pai
 SPECTRUM_FILE = "spectrum.json"
 FORMAT = "realsr-spectrum"
 FORMAT_VERSION = 1
-LUMA = np.array([0.299, 0.587, 0.114])
 
 
 @lru_cache(maxsize=2)
@@ -44,14 +43,6 @@ def _geometry(tile: int, bands: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     fy, fx = np.meshgrid(np.fft.fftfreq(tile), np.fft.fftfreq(tile), indexing="ij")
     band = np.minimum((np.hypot(fy, fx) / 0.5 * bands).astype(np.int64), bands)
     return window, band.ravel(), np.bincount(band.ravel(), minlength=bands + 1)[:bands]
-
-
-def luma_255(pixels: np.ndarray) -> np.ndarray:
-    """(H, W) BT.601 luma in 0-255 of an (H, W[, C]) image in [0, 1] floats (alpha ignored; gray as it is)."""
-    p = np.asarray(pixels, dtype=np.float64)
-    if p.ndim == 2 or p.shape[2] < 3:
-        return 255.0 * (p if p.ndim == 2 else p[..., 0])
-    return 255.0 * (p[..., :3] @ LUMA)
 
 
 def band_power(luma: np.ndarray, tile: int = TILE, bands: int = BANDS) -> tuple[np.ndarray, int]:

@@ -31,7 +31,7 @@ from realsr_cli.io.tensors import select_channels
 from realsr_cli.learn import camera_kernel, jpeg_quality, kernel_io
 from realsr_cli.learn.gan_training import STATE_FILE, GANConfig, train_degradation
 from realsr_cli.learn.kernelgan import KernelGANConfig, prepare_image
-from realsr_cli.learn.noise_model import BlockStats, block_stats, fit_camera_model, write_model
+from realsr_cli.learn.noise_model import BlockStats, block_stats, fit_camera_model, gray_255, write_model
 from realsr_cli.learn.noise_patches import AdaptiveRule, NoiseRule, photo_noise
 
 METHODS = ("kernelgan", "noise", "jpeg", "dsgan", "cyclegan")
@@ -282,7 +282,7 @@ def _run_kernelgan(images, entries, out_dir: Path, opts: LearnOptions, device, f
 def _write_spectrum(kernel_dir: Path, photos: list[np.ndarray], overwrite: bool) -> str | None:
     """OUT/kernels/spectrum.json: the photos' sharpness signature, from which ``make-pairs`` chooses the width of
     an axis at KernelGAN's floor and the camera's sharpening (None, no file, when no photo has a full tile)."""
-    sig, tiles = spectrum.signature_and_tiles([spectrum.luma_255(p) for p in photos])
+    sig, tiles = spectrum.signature_and_tiles([gray_255(p * 255.0) for p in photos])
     if sig is None:
         return None
     path = kernel_dir / spectrum.SPECTRUM_FILE

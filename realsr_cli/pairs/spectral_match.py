@@ -28,6 +28,7 @@ import torch
 from realsr_cli.degradations import spectrum
 from realsr_cli.degradations.isp import unsharp_mask
 from realsr_cli.degradations.kernel_floor import principal_axes, shrink_to_range
+from realsr_cli.learn.noise_model import gray_255
 
 FLOOR_CANDIDATES = tuple(float(v) for v in np.linspace(0.0, 1.0, 6))  # 0 = the estimate, 1 = bicubic's width
 SHARPEN_CANDIDATES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # unsharp-mask amounts
@@ -128,7 +129,7 @@ def simulate(mode: MatchableMode, hrs: list[torch.Tensor], floor: float | None, 
         if sharpen > 0:
             lr = unsharp_mask(lr, SHARPEN_RADIUS, sharpen)
         lr = mode.degrade_pair(lr, mode.sample_pair(np.random.default_rng([seed, i, 1]), lr))
-        planes.append(spectrum.luma_255(lr[0].permute(1, 2, 0).cpu().numpy()))
+        planes.append(gray_255(lr[0].permute(1, 2, 0).cpu().numpy() * 255.0))
     return spectrum.signature(planes)
 
 
@@ -183,7 +184,7 @@ def match_sharpness(
         return None
     result.excess = _excess(camera, matched)
     if sharpen and result.excess > SHARPER_THAN_PAIRS:
-        sims = {a: simulate(mode, hrs, result.floor, a, seed) for a in SHARPEN_CANDIDATES}
+        sims = {a: simulate(mode, hrs, result.floor, a, seed) if a else matched for a in SHARPEN_CANDIDATES}
         result.sharpen_distances = _scan(camera, sims)
         assert result.sharpen_distances is not None  # the same crops gave tiles above
         result.sharpen = refine(list(result.sharpen_distances), list(result.sharpen_distances.values()))
