@@ -148,7 +148,7 @@ def pair_sigma(model: NoiseModel, quality: int | None, side: int = 512) -> tuple
     out = []
     for mu in LEVELS:
         x = torch.full((1, 3, side, side), mu / 255.0)
-        y = add_model_noise(x, list(model.a), list(model.b), model.correlation, gen, gain)
+        y = add_model_noise(x, list(model.a), list(model.b), model.correlation, gen, gain, signal=model.signal)
         y = y if quality is None else jpeg_compress(y, quality)
         out.append((y[0].double().numpy() * 255.0)[:, 8:-8, 8:-8].reshape(3, -1).std(1))
     return np.stack(out), gain

@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from realsr_cli.degradations.noise import MIN_PATCHES, NoiseModel, load_noise_model
+from realsr_cli.degradations.noise import MIN_PATCHES, NoiseModel, add_model_noise, load_noise_model, model_noise_params
 from realsr_cli.degradations.pipeline import Degradation, replay
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import read_image, to_float, write_image
@@ -65,16 +65,57 @@ def test_model_json_round_trip_and_bad_files(tmp_path):
     model = _model(Camera(sigma=3.0, a=1.0))
     summary = write_model(tmp_path / "noise" / "model.json", model, overwrite=False)
     obj = json.loads((tmp_path / "noise" / "model.json").read_text())
-    assert obj["format"] == "realsr-noise-model" and obj["format_version"] == 1 and obj["units"] == "0-255"
+    assert obj["format"] == "realsr-noise-model" and obj["format_version"] == 2 and obj["units"] == "0-255"
+    assert obj["signal"] == model.signal
     assert summary["sigma_at_128"] == pytest.approx([np.sqrt(model.variance(128, c)) for c in range(3)], rel=1e-3)
     again = load_noise_model(tmp_path / "noise" / "model.json")
     assert again.a == model.a and again.b == model.b and again.correlation == model.correlation
+    assert again.signal == model.signal
+    old = {k: v for k, v in obj.items() if k != "signal"} | {"format_version": 1}  # written before "signal"
+    (tmp_path / "v1.json").write_text(json.dumps(old))
+    assert load_noise_model(tmp_path / "v1.json").signal == "channel"
+    (tmp_path / "sig.json").write_text(json.dumps(obj | {"signal": "red"}))
+    with pytest.raises(InputError, match='sig.json: noise model "signal" must be one of channel, luma'):
+        load_noise_model(tmp_path / "sig.json")
     (tmp_path / "bad.json").write_text('{"format": "something-else"}')
     with pytest.raises(InputError, match="bad.json: not a noise model"):
         load_noise_model(tmp_path / "bad.json")
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(InputError, match="broken.json: cannot read"):
         load_noise_model(tmp_path / "broken.json")
+
+
+def test_shared_noise_follows_the_luma_and_independent_noise_its_own_channel():
+    """A JPEG camera's channels share their noise (correlation ~0.9): its level is fitted against the blocks' luma
+    (``signal: luma``), which on coloured blocks predicts each channel's noise better than the channel's own
+    mean; independent sensor noise keeps ``signal: channel``."""
+    jpeg = Camera(sigma=4.0, a=1.0, jpeg=85)
+    model = _model(jpeg)
+    assert model.signal == "luma" and np.mean(np.asarray(model.correlation)[np.triu_indices(3, 1)]) > 0.5
+    for mu in MIDTONES[1:]:
+        np.testing.assert_allclose([model.variance(mu, c) for c in range(3)], jpeg.flat_variance(mu), rtol=0.2)
+    colour = np.array([200.0, 60.0, 90.0])  # a saturated card: the files' noise follows its luma, not its red
+    luma = float(colour @ np.array([0.299, 0.587, 0.114]))
+    truth = jpeg.flat_variance(colour)
+    by_luma = np.array([model.variance(luma, c) for c in range(3)])
+    by_own = np.array([model.variance(colour[c], c) for c in range(3)])
+    assert np.max(np.abs(by_luma / truth - 1)) < np.max(np.abs(by_own / truth - 1))
+    assert _model(Camera(sigma=3.0, a=1.5)).signal == "channel"
+    assert _model(Camera(sigma=2.0, a=0.6, corr=CORR)).signal == "channel"
+
+
+def test_luma_signal_synthesis_follows_the_pixel_luma():
+    model = NoiseModel(a=[1.0, 1.0, 1.0], b=[4.0, 4.0, 4.0], correlation=np.eye(3).tolist(), signal="luma")
+    colour = torch.tensor([200.0, 60.0, 90.0]) / 255.0
+    x = colour.view(1, 3, 1, 1).expand(1, 3, 256, 256).contiguous()
+    gen = torch.Generator().manual_seed(0)
+    for signal, mu in (
+        ("luma", np.full(3, float(colour @ torch.tensor([0.299, 0.587, 0.114])) * 255)),
+        ("channel", colour.numpy() * 255),
+    ):
+        n = (add_model_noise(x, model.a, model.b, model.correlation, gen, signal=signal, clip=False) - x)[0]
+        np.testing.assert_allclose(n.reshape(3, -1).double().var(1).numpy() * 255**2, mu + 4.0, rtol=0.05)
+    assert model_noise_params(model)["signal"] == "luma" and "signal" not in model_noise_params(_flat_field_model())
 
 
 def _flat_field_model() -> NoiseModel:

@@ -220,3 +220,17 @@ def _noise_ops(record: dict) -> list[dict]:
     found = [op for op in ops if op["op"].startswith("noise")]
     assert found
     return found
+
+
+def test_jpeg_gain_also_lowers_noise_that_a_high_quality_jpeg_raises():
+    """At q94 a quantiser step near luma-correlated noise's coefficients rounds them up as often as to zero:
+    sigma 4.8 leaves the JPEG at about 5.1. The gain then goes below 1, so the pair's noise after its JPEG is the
+    model's level (a gain clamped at 1 left it 7 % high)."""
+    from realsr_cli.pairs.jpeg_step import jpeg_noise_gain, model_noise_field
+
+    rho = 0.9 + 0.1 * np.eye(3)
+    field = model_noise_field([0.0] * 3, [4.8**2] * 3, rho.tolist())
+    gain = jpeg_noise_gain(field, 94)
+    kept = float(jpeg_compress((0.5 + gain * field).clamp(0, 1).float(), 94).double().std())
+    assert gain < 0.97 and kept == pytest.approx(float(field.std()), rel=0.02)
+    assert jpeg_noise_gain(model_noise_field([0.0] * 3, [36.0] * 3, rho.tolist()), 75) > 1.2

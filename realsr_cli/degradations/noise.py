@@ -174,7 +174,9 @@ def tile_noise(patch: np.ndarray, h: int, w: int, offset: tuple[int, int] = (0, 
 # ---------------------------------------------------------------------------------------------------- camera model
 
 MODEL_FORMAT = "realsr-noise-model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: the "signal" entry (1: every model is "channel")
+SIGNALS = ("channel", "luma")
+BT601 = (0.299, 0.587, 0.114)
 MIN_VARIANCE = 0.05  # 0-255 units: the floor of a modelled variance (a noise-free camera still rounds to 8 bits)
 
 
@@ -184,6 +186,9 @@ class NoiseModel:
 
     The Poisson-Gaussian model of Foi et al. (IEEE TIP 2008) in its Gaussian (heteroscedastic) approximation;
     fitted by ``realsr_cli.learn.noise_model``, stored as ``model.json`` (schema in docs/learn-degradation.md).
+    ``signal``: what ``mu`` is at a pixel: ``"channel"``, the channel's own value (raw sensor noise), or ``"luma"``,
+    the pixel's BT.601 luma for every channel (noise in the files of a camera whose colour processing and JPEG mix
+    the channels' noise, as ``learn-degradation`` fits it).
     """
 
     a: list[float]
@@ -196,6 +201,7 @@ class NoiseModel:
     photos: int = 0
     block: int = 16
     hf_ratio: float = 1.0  # noise variance / its white-equivalent high-frequency variance (1: white; >1: correlated)
+    signal: str = "channel"  # "channel" or "luma": the brightness mu that sets a pixel's noise level
 
     @property
     def channels(self) -> int:
@@ -216,6 +222,7 @@ class NoiseModel:
             "b": self.b,
             "correlation": self.correlation,
             "hf_ratio": self.hf_ratio,
+            "signal": self.signal,
             "valid_range": self.valid_range,
             "block": self.block,
             "blocks": self.blocks,
@@ -236,6 +243,9 @@ class NoiseModel:
             raise InputError(f"{source}: noise model lacks a valid {exc} entry") from None
         if len(a) not in (1, 3) or len(b) != len(a) or corr.shape != (len(a), len(a)):
             raise InputError(f"{source}: noise model needs 1 or 3 channels of a, b and a matching correlation matrix")
+        signal = str(obj.get("signal", "channel"))
+        if signal not in SIGNALS:
+            raise InputError(f'{source}: noise model "signal" must be one of {", ".join(SIGNALS)} (got {signal!r})')
         return cls(
             a,
             b,
@@ -247,6 +257,7 @@ class NoiseModel:
             int(obj.get("photos", 0)),
             int(obj.get("block", 16)),
             float(obj.get("hf_ratio", 1.0)),
+            signal,
         )
 
 
@@ -263,8 +274,14 @@ def load_noise_model(path: str | Path) -> NoiseModel:
 
 
 def model_noise_params(model: NoiseModel) -> dict[str, Any]:
-    """The model's parameters as recorded in a ``noise_model`` op (so a manifest line replays without the file)."""
-    return {"a": list(model.a), "b": list(model.b), "correlation": [list(r) for r in model.correlation]}
+    """The model's parameters as recorded in a ``noise_model`` op (so a manifest line replays without the file);
+    ``signal`` only when it is not the default ``"channel"`` (older manifests replay as they were made)."""
+    params: dict[str, Any] = {
+        "a": list(model.a),
+        "b": list(model.b),
+        "correlation": [list(r) for r in model.correlation],
+    }
+    return params if model.signal == "channel" else {**params, "signal": model.signal}
 
 
 def correlate_channels(z: torch.Tensor, correlation: np.ndarray | list[list[float]]) -> torch.Tensor:
@@ -282,8 +299,10 @@ def add_model_noise(
     gen: torch.Generator,
     strength: float = 1.0,
     clip: bool = True,
+    signal: str = "channel",
 ) -> torch.Tensor:
-    """``y = x + strength * n``, ``n`` Gaussian with ``Var n_c = (a_c 255 x_c + b_c) / 255^2``, colour correlation R.
+    """``y = x + strength * n``, ``n`` Gaussian with ``Var n_c = (a_c 255 mu + b_c) / 255^2``, colour correlation R;
+    ``mu`` the clean pixel's channel ``x_c`` (``signal="channel"``) or its BT.601 luma (``"luma"``).
 
     Draws ``z ~ N(0, I)`` (B, C_model, H, W) on the CPU, colours it by the Cholesky factor of R, scales each channel
     by its signal-dependent standard deviation (from the clean ``x``). A 3-channel model on a 1-channel image uses
@@ -291,7 +310,7 @@ def add_model_noise(
     The alpha channel of a 2- or 4-channel image (the last) is left as it is.
     """
     if x.shape[1] in (2, 4):
-        colour = add_model_noise(x[:, :-1], a, b, correlation, gen, strength, clip)
+        colour = add_model_noise(x[:, :-1], a, b, correlation, gen, strength, clip, signal)
         return torch.cat([colour, x[:, -1:]], dim=1)
     bsz, c, h, w = x.shape
     a_t, b_t, corr = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(correlation, np.float64)
@@ -303,8 +322,19 @@ def add_model_noise(
         a_t, b_t = np.repeat(a_t, c), np.repeat(b_t, c)
     a_x = torch.tensor(a_t, dtype=x.dtype, device=x.device).view(1, c, 1, 1)
     b_x = torch.tensor(b_t, dtype=x.dtype, device=x.device).view(1, c, 1, 1)
-    var = (a_x * (255.0 * x.detach()) + b_x).clamp_min(MIN_VARIANCE) / 255.0**2
+    var = (a_x * (255.0 * _signal(x.detach(), signal)) + b_x).clamp_min(MIN_VARIANCE) / 255.0**2
     return _finish(x + float(strength) * z * var.sqrt(), clip)
+
+
+def _signal(x: torch.Tensor, signal: str) -> torch.Tensor:
+    """The brightness that sets each pixel's noise level: ``x`` itself, or (``"luma"``, 3 channels) its BT.601 luma
+    in every channel."""
+    if signal not in SIGNALS:
+        raise ValueError(f"noise model signal must be one of {SIGNALS}, got {signal!r}")
+    if signal == "channel" or x.shape[1] != 3:
+        return x
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    return (BT601[0] * r + BT601[1] * g + BT601[2] * b).expand_as(x)
 
 
 MODEL_FILE = "model.json"

@@ -339,7 +339,9 @@ class Degradation:
             return _apply_noise(x, op)
         if kind == "noise_model":
             gen = _gen(op["seed"])
-            return add_model_noise(x, op["a"], op["b"], op["correlation"], gen, op.get("strength", 1.0))
+            return add_model_noise(
+                x, op["a"], op["b"], op["correlation"], gen, op.get("strength", 1.0), signal=op.get("signal", "channel")
+            )
         if kind == "noise_patch":
             return inject_noise(x, self._patch(op["file"]), tuple(op["offset"]), op.get("strength", 1.0))
         if kind == "jpeg":

@@ -14,8 +14,12 @@ Fit, per channel, following Foi et al.'s level-set scheme with local statistics 
    are not noise), and the high-frequency energy ``hf`` (J. Immerkaer, "Fast noise variance estimation", CVIU
    1996: the Laplacian-difference mask response squared / 36, which white noise of variance ``v`` gives as ``v``).
    Blocks with clipped pixels (0 or the maximum) are left out: clipping shrinks the variance.
-2. level sets: the blocks are binned by mean. In a bin, noise-only blocks have sample variances
-   ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
+2. level sets: the blocks are binned by their BT.601 luma (``signal = "luma"``: the same blocks for every
+   channel). In an sRGB file a channel's noise is not a function of that channel alone: colour processing and
+   JPEG's YCbCr with subsampled chroma mix the three channels' noise, so a red block's red noise follows its luma
+   more than its red level (binned by their own channel, the levels of one camera scattered 0.5-1.5x the truth
+   between channels; by luma, within 0.9-1.15 on the signal-dependent cameras of ``python -m benchmarks
+   noise_model``). In a bin, In a bin, noise-only blocks have sample variances ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
    noise after JPEG); texture and edges only add variance. In photos of ordinary (textured) scenes most blocks of a
    bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the log variances
    of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th percentile variance
@@ -47,7 +51,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from realsr_cli.console import warn_line
-from realsr_cli.degradations.noise import MIN_VARIANCE, NoiseModel
+from realsr_cli.degradations.noise import BT601, MIN_VARIANCE, NoiseModel
 from realsr_cli.errors import OutputExistsError
 from realsr_cli.io.atomic import atomic_write_json
 from realsr_cli.io.tensors import select_channels
@@ -62,6 +66,7 @@ FLAT_WINDOW = 3.0  # near-flat blocks: variance within this x the envelope
 BELOW_WEIGHT = 2.0  # a level-set line loses this x the blocks of the bins clearly below it ...
 BELOW_MARGIN = 0.35  # ... by more than this relative margin (a few-block bin's level scatters)
 FLAT_FOR_CORRELATION = 1.2
+SHARED_NOISE = 0.5  # mean cross-channel correlation from which the noise level follows the luma (see shared_noise)
 MID_GRAY = 128.0
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 SIGNAL_DEPENDENT = 0.1  # "poisson-gaussian" when a * 128 is over 10 % of the variance at mid-gray, else "gaussian"
@@ -85,6 +90,15 @@ class BlockStats:
     def channels(self) -> int:
         return int(self.mean.shape[1])
 
+    @property
+    def luma(self) -> np.ndarray:
+        """(n,) each block's mean BT.601 luma (its single channel's mean for gray photos)."""
+        return self.mean @ np.asarray(BT601) if self.channels == 3 else self.mean[:, 0]
+
+    def signal(self, kind: str, channel: int) -> np.ndarray:
+        """(n,) the brightness of each block that sets ``channel``'s noise level: its luma or its own mean."""
+        return self.luma if kind == "luma" else self.mean[:, channel]
+
 
 @dataclass
 class LevelFit:
@@ -97,9 +111,11 @@ class LevelFit:
     method: str = "poisson-gaussian"
     hf_ratio: float = 1.0
     ratio_support: int = 0
+    signal: str = "channel"
 
     def variance(self, mu: np.ndarray | float, channel: int) -> np.ndarray:
-        """Noise variance (0-255 units) of ``channel`` at local mean ``mu``; floored at ``MIN_VARIANCE``."""
+        """Noise variance (0-255 units) of ``channel`` at signal ``mu`` (the local luma, or for a ``"channel"`` fit
+        the channel's mean); floored at ``MIN_VARIANCE``."""
         return np.maximum(self.a[channel] * np.asarray(mu, dtype=np.float64) + self.b[channel], MIN_VARIANCE)
 
     def sigma(self, mu: float) -> float:
@@ -115,7 +131,7 @@ def colour_planes(pixels: np.ndarray) -> np.ndarray:
 def gray_255(pixels: np.ndarray) -> np.ndarray:
     """BT.601 luma (JPEG's Y, PIL's 'L' weights) of (H, W[, C]) pixels on the 0-255 scale (16-bit divided by 257)."""
     p = colour_planes(pixels)
-    return p[:, :, 0] if p.shape[2] == 1 else p[:, :, 0] * 0.299 + p[:, :, 1] * 0.587 + p[:, :, 2] * 0.114
+    return p[:, :, 0] if p.shape[2] == 1 else p[:, :, 0] * BT601[0] + p[:, :, 1] * BT601[1] + p[:, :, 2] * BT601[2]
 
 
 def block_stats(pixels: np.ndarray, block: int = BLOCK) -> BlockStats:
@@ -198,7 +214,7 @@ def immerkaer_sigma(plane: np.ndarray) -> float:
     return float(math.sqrt(math.pi / 2) * np.abs(resp).sum() / (6.0 * (w - 2) * (h - 2)))
 
 
-def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None:
+def fit_levels(stats: BlockStats, ratio: float | None = None, signal: str = "channel") -> LevelFit | None:
     """Fit ``var_c = a_c mu + b_c`` per channel (see the module docstring); None without a usable bin.
 
     ``ratio``: the camera's variance / high-frequency ratio to report with the fit (``hf_ratio``, measured on all
@@ -206,17 +222,17 @@ def fit_levels(stats: BlockStats, ratio: float | None = None) -> LevelFit | None
     """
     a, b, bins = [], [], []
     for ch in range(stats.channels):
-        points = _bin_points(stats.mean[:, ch], stats.var[:, ch])
+        points = _bin_points(stats.signal(signal, ch), stats.var[:, ch])
         if not points:
             return None
         ca, cb = _robust_line(points)
         a.append(ca)
         b.append(cb)
         bins.append([{"mean": round(m, 3), "var": round(v, 4), "blocks": int(k)} for m, v, k in points])
-    signal = [ca * MID_GRAY / max(ca * MID_GRAY + cb, MIN_VARIANCE) for ca, cb in zip(a, b, strict=True)]
-    method = "poisson-gaussian" if max(signal) > SIGNAL_DEPENDENT else "gaussian"
+    photon = [ca * MID_GRAY / max(ca * MID_GRAY + cb, MIN_VARIANCE) for ca, cb in zip(a, b, strict=True)]
+    method = "poisson-gaussian" if max(photon) > SIGNAL_DEPENDENT else "gaussian"
     flat = [{"channel": ch, **p} for ch, pts in enumerate(bins) for p in pts]
-    fit = LevelFit(np.array(a), np.array(b), flat, int(stats.mean.shape[0]), method)
+    fit = LevelFit(np.array(a), np.array(b), flat, int(stats.mean.shape[0]), method, signal=signal)
     fit.hf_ratio, fit.ratio_support = hf_ratio(stats, fit) if ratio is None else (float(ratio), 0)
     return fit
 
@@ -228,7 +244,7 @@ def hf_ratio(stats: BlockStats, fit: LevelFit) -> tuple[float, int]:
     ratios = []
     for ch in range(stats.channels):
         var, hf = stats.var[:, ch], stats.hf[:, ch]
-        expected = fit.variance(stats.mean[:, ch], ch)
+        expected = fit.variance(stats.signal(fit.signal, ch), ch)
         flat = (np.abs(var - expected) <= OUTLIER * expected) & (hf > 0)
         ratios.append(var[flat] / hf[flat])
     r = np.concatenate(ratios)
@@ -332,7 +348,7 @@ def _weighted_line(mu: np.ndarray, var: np.ndarray, w: np.ndarray) -> tuple[floa
 def correlation(stats: BlockStats, fit: LevelFit) -> np.ndarray:
     """Cross-channel noise correlation: mean per-block residual correlation over flat blocks (identity if none)."""
     c = stats.channels
-    expected = np.stack([fit.variance(stats.mean[:, ch], ch) for ch in range(c)], 1)
+    expected = np.stack([fit.variance(stats.signal(fit.signal, ch), ch) for ch in range(c)], 1)
     flat = np.all(stats.var <= FLAT_FOR_CORRELATION * expected, axis=1) & np.all(stats.var > 0, axis=1)
     if c == 1 or int(flat.sum()) < MIN_BIN_BLOCKS:
         return np.eye(c)
@@ -340,6 +356,14 @@ def correlation(stats: BlockStats, fit: LevelFit) -> np.ndarray:
     d = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
     r = (cov / (d[:, :, None] * d[:, None, :])).mean(0)
     return nearest_correlation(r)
+
+
+def shared_noise(corr: np.ndarray) -> bool:
+    """Whether most of each channel's noise is common to all three (mean cross-channel correlation at least
+    ``SHARED_NOISE``): then it is the colour processing's and JPEG's mix of the channels and its level follows the
+    pixel's luma (the model's ``signal = "luma"``); independent channels (raw sensor noise) follow their own
+    values."""
+    return corr.shape == (3, 3) and float(np.mean(corr[np.triu_indices(3, 1)])) >= SHARED_NOISE
 
 
 def nearest_correlation(r: np.ndarray) -> np.ndarray:
@@ -368,11 +392,16 @@ def fit_camera_model(stats: list[BlockStats], photos: int) -> NoiseModel | None:
     fit = fit_levels(pooled)
     if fit is None:
         return None
-    means = pooled.mean
+    corr = correlation(pooled, fit)
+    if shared_noise(corr):
+        luma_fit = fit_levels(pooled, signal="luma")
+        if luma_fit is not None:
+            fit, corr = luma_fit, correlation(pooled, luma_fit)
+    means = pooled.luma if fit.signal == "luma" else pooled.mean
     return NoiseModel(
         a=[float(v) for v in fit.a],
         b=[float(v) for v in fit.b],
-        correlation=correlation(pooled, fit).round(6).tolist(),
+        correlation=corr.round(6).tolist(),
         kind=fit.method,
         valid_range=[float(np.percentile(means, 1)), float(np.percentile(means, 99))],
         bins=fit.bins,
@@ -380,12 +409,15 @@ def fit_camera_model(stats: list[BlockStats], photos: int) -> NoiseModel | None:
         photos=photos,
         block=pooled.block,
         hf_ratio=round(fit.hf_ratio, 5),
+        signal=fit.signal,
     )
 
 
 def model_levels(model: NoiseModel) -> LevelFit:
     """A camera model's noise-level function as a ``LevelFit``."""
-    return LevelFit(np.array(model.a), np.array(model.b), model.bins, model.blocks, model.kind, model.hf_ratio)
+    return LevelFit(
+        np.array(model.a), np.array(model.b), model.bins, model.blocks, model.kind, model.hf_ratio, signal=model.signal
+    )
 
 
 def write_model(path: Path, model: NoiseModel | None, overwrite: bool) -> dict:
@@ -410,3 +442,12 @@ def write_model(path: Path, model: NoiseModel | None, overwrite: bool) -> dict:
         "blocks": model.blocks,
         "photos": model.photos,
     }
+
+
+def explained(stats: BlockStats, fit: LevelFit) -> float:
+    """The fraction of blocks (all channels) whose variance the fit explains within ``OUTLIER``."""
+    hits = 0
+    for ch in range(stats.channels):
+        expected = fit.variance(stats.signal(fit.signal, ch), ch)
+        hits += int((np.abs(stats.var[:, ch] - expected) <= OUTLIER * expected).sum())
+    return hits / max(1, stats.var.size)

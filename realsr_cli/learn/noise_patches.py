@@ -150,11 +150,16 @@ def window_ratios(pixels: np.ndarray, fit: LevelFit, rule: AdaptiveRule) -> tupl
     n, inner = float(win * win), float((win - 2) ** 2)
     ss = win * float(np.sum((np.arange(win) - (win - 1) / 2.0) ** 2))
     var_ratios, grad_ratios = [], []
+    signal = None
+    if fit.signal == "luma" and c == 3:  # the windows' luma: the brightness a "luma" fit's level follows
+        luma = gray_255(pixels)
+        signal = plane_fit(luma - luma.mean(), win, st)[0] + luma.mean()
     for ch in range(c):
         plane = planes[:, :, ch] - planes[:, :, ch].mean()
         mean, gx, gy = plane_fit(plane, win, st)
         residual_var = box_sums(plane * plane, win, st) / n - mean**2 - (gx**2 + gy**2) * ss / n
-        expected = fit.variance(mean + planes[:, :, ch].mean(), min(ch, len(fit.a) - 1))
+        own = mean + planes[:, :, ch].mean()
+        expected = fit.variance(own if signal is None else signal, min(ch, len(fit.a) - 1))
         dh, dv = np.zeros_like(plane), np.zeros_like(plane)
         dh[:, 1:-1] = 0.5 * (plane[:, 2:] - plane[:, :-2])
         dv[1:-1, :] = 0.5 * (plane[2:, :] - plane[:-2, :])

@@ -93,6 +93,7 @@ def jpeg_option(step: JpegStep | None) -> str:
 
 
 MAX_NOISE_GAIN = 4.0
+MIN_NOISE_GAIN = 0.5
 CALIBRATION_SIZE = 256
 
 
@@ -121,7 +122,9 @@ def jpeg_noise_gain(noise: torch.Tensor, quality: int) -> float:
     """Factor ``g``: mid-grey plus ``g * noise`` keeps the std of ``noise`` after JPEG at ``quality``.
 
     ``noise``: a zero-mean (1, 3, h, w) field in [0, 1] units with the camera noise's spectrum (a patch of it, or
-    white noise for the noise model). Bisection over ``g`` in [1, ``MAX_NOISE_GAIN``]; rounded to 3 decimals (it is
+    white noise for the noise model). Bisection over ``g`` in [1, ``MAX_NOISE_GAIN``], or in [``MIN_NOISE_GAIN``, 1]
+    when the JPEG raises the noise's std (at high quality, a quantiser step near the noise's coefficients rounds
+    them up as often as to zero: luma-correlated sigma 4.8 leaves q94 at 5.1); rounded to 3 decimals (it is
     recorded in the manifest)."""
     noise = noise.double()
     target = float(noise.std())
@@ -131,9 +134,12 @@ def jpeg_noise_gain(noise: torch.Tensor, quality: int) -> float:
     def kept(gain: float) -> float:
         return float(jpeg_compress((0.5 + gain * noise).clamp(0, 1).float(), int(quality)).double().std())
 
-    low, high = 1.0, MAX_NOISE_GAIN
-    if kept(low) >= target:
+    at_one = kept(1.0)
+    if at_one == target:
         return 1.0
+    low, high = (1.0, MAX_NOISE_GAIN) if at_one < target else (MIN_NOISE_GAIN, 1.0)
+    if kept(low) >= target:
+        return low
     if kept(high) <= target:
         return high
     for _ in range(12):
