@@ -1,5 +1,6 @@
 """Synthetic cameras with known noise for the noise-estimation tests: textured scenes, Gaussian or
-Poisson-Gaussian noise (var = a * mu + sigma^2, 0-255 units), colour correlation, optional JPEG."""
+Poisson-Gaussian noise (var = a * mu + sigma^2 + offset, at least 0; 0-255 units), colour correlation, optional
+JPEG."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ class Camera:
     a: float = 0.0
     corr: tuple[tuple[float, ...], ...] | None = None
     jpeg: int | None = None
+    offset: float = 0.0  # added to the variance (negative: a pedestal, or a denoiser that cleans the dark tones)
 
     def variance(self, mu: float) -> float:
-        """The noise variance added before JPEG at mean ``mu`` (0-255)."""
-        return self.a * mu + self.sigma**2
+        """The noise variance added before JPEG at mean ``mu`` (0-255), at least 0."""
+        return np.maximum(self.a * mu + self.sigma**2 + self.offset, 0.0)
 
     def shoot(self, clean: np.ndarray, seed: int) -> np.ndarray:
         """The camera's 8-bit RGB photo of a clean (H, W, 3) 0-255 float scene."""

@@ -61,6 +61,16 @@ def test_colour_correlation_recovered():
     assert np.allclose(_model(Camera(sigma=6.0)).correlation, np.eye(3), atol=0.08)
 
 
+def test_negative_intercept_of_a_camera_that_cleans_its_dark_tones():
+    """Foi et al.'s ``b`` may be negative (a pedestal, or a denoiser that leaves the dark tones clean): a line held
+    at ``b >= 0`` through these bins is too flat and misses the bright tones."""
+    camera = Camera(a=1.5, offset=-60.0)
+    model = _model(camera, n=4)
+    assert min(model.b) < 0
+    for mu in (96.0, 128.0, 160.0, 192.0):
+        np.testing.assert_allclose([model.variance(mu, c) for c in range(3)], camera.variance(mu), rtol=0.15)
+
+
 def test_model_json_round_trip_and_bad_files(tmp_path):
     model = _model(Camera(sigma=3.0, a=1.0))
     summary = write_model(tmp_path / "noise" / "model.json", model, overwrite=False)

@@ -24,11 +24,14 @@ Fit, per channel, following Foi et al.'s level-set scheme with local statistics 
    bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the log variances
    of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th percentile variance
    (the lower envelope that flat blocks form; a noise-only bin's spread stays well inside that window).
-3. the line ``a mu + b`` (``a, b >= 0``) through the bins' (median mean, noise variance): the two-bin line (or
-   one-bin constant, or line through the origin) that bins holding the most blocks agree with to ``OUTLIER`` relative error, minus ``BELOW_WEIGHT`` x
-   the blocks of bins lying clearly *below* it (RANSAC over all pairs): noise cannot be below the noise, so a bin
+3. the line ``a mu + b`` (``a >= 0``; ``b`` may be negative, as in Foi et al.: a pedestal, or an ISP's denoiser
+   that leaves the dark tones cleaner than a line through the origin; the level is floored at ``MIN_VARIANCE``)
+   through the bins' (median brightness, noise variance): the two-bin line (or one-bin constant, or line through
+   the origin) that bins holding the most blocks agree with to ``OUTLIER`` relative error, minus ``BELOW_WEIGHT``
+   x the blocks of bins lying clearly *below* it (RANSAC over all pairs): noise cannot be below the noise, so a bin
    under the line contradicts it, while a bin with no flat block at all has its level on texture, above. Refined
-   by least squares in relative error on the agreeing bins.
+   by least squares in relative error on the agreeing bins. (Until 0.11.0 ``b >= 0``: with the channels' own
+   bins a negative intercept followed texture; with luma bins it is what the denoised ``isp-phone`` needs.)
 
 The noise's variance / high-frequency ratio (``hf_ratio``: 1 for white noise, above 1 once JPEG, demosaicking or an
 ISP has removed high frequencies; J. Immerkaer, "Fast noise variance estimation", CVIU 1996, for ``hf``) is
@@ -300,8 +303,9 @@ def log_mode(var: np.ndarray, bandwidth: float = MODE_BANDWIDTH) -> float:
 
 
 def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
-    """``var = a mu + b`` with ``a, b >= 0`` (photon gain and read-noise variance): the line through two bins, a bin
-    and the origin, or the constant of one bin, that the most blocks' bins agree with (relative error below
+    """``var = a mu + b`` with ``a >= 0`` (the photon gain; ``b`` the read-noise variance, negative after a
+    pedestal or an ISP's denoiser, as Foi et al. allow; the level is floored at ``MIN_VARIANCE``): the line through
+    two bins, a bin and the origin, or the constant of one bin, that the most blocks' bins agree with (relative error below
     ``OUTLIER``; RANSAC over all of them), less ``BELOW_WEIGHT`` x the blocks of bins clearly below it (texture only
     adds variance, so bins above do not pull the line and bins below contradict it); refined by least squares in
     relative error on the agreeing bins."""
@@ -313,7 +317,7 @@ def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
         for j in range(i + 1, len(points)):
             if abs(mu[j] - mu[i]) > 1.0:
                 a = (var[j] - var[i]) / (mu[j] - mu[i])
-                if a >= 0 and var[i] - a * mu[i] >= 0:
+                if a >= 0:
                     candidates.append((float(a), float(var[i] - a * mu[i])))
     best, best_score = candidates[0], (-math.inf, 0.0)
     for a, b in candidates:
@@ -332,14 +336,14 @@ def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
 
 
 def _weighted_line(mu: np.ndarray, var: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Weighted least squares ``var = a mu + b`` with ``a, b >= 0``: the unconstrained line when it is feasible,
-    else the better of the line through the origin and the constant."""
+    """Weighted least squares ``var = a mu + b`` with ``a >= 0``: the unconstrained line when its slope is, else
+    the better of the line through the origin and the constant."""
     constant = (0.0, float(np.sum(w**2 * var) / np.sum(w**2)))
     if mu.size < 2 or np.ptp(mu) <= 1.0:
         return constant
     design = np.stack([mu, np.ones(mu.size)], 1) * w[:, None]
     a, b = (float(v) for v in np.linalg.lstsq(design, var * w, rcond=None)[0])
-    if a >= 0 and b >= 0:
+    if a >= 0:
         return a, b
     origin = (float(np.sum(w**2 * mu * var) / np.sum(w**2 * mu * mu)), 0.0)
     return min(constant, origin, key=lambda ab: float(np.sum((w * (ab[0] * mu + ab[1] - var)) ** 2)))
