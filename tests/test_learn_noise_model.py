@@ -148,9 +148,12 @@ def test_synthesis_reproduces_the_curve_and_correlation(tmp_path):
         np.testing.assert_allclose(np.corrcoef(n), CORR, atol=0.03)
 
 
-def test_noise_model_op_replays_byte_exactly_from_a_manifest_line(tmp_path, cli):
+@pytest.mark.parametrize("signal", ["channel", "luma"])
+def test_noise_model_op_replays_byte_exactly_from_a_manifest_line(tmp_path, cli, signal):
     model_file = tmp_path / "model.json"
-    write_model(model_file, _flat_field_model(), overwrite=False)
+    model = _flat_field_model()
+    model.signal = signal
+    write_model(model_file, model, overwrite=False)
     recipe = tmp_path / "cam.yaml"
     recipe.write_text("kind: degradation\nsteps:\n  - {op: resize, size: lr, method: matlab}\n  - {op: noise_model}\n")
     src = tmp_path / "hr"
@@ -165,6 +168,7 @@ def test_noise_model_op_replays_byte_exactly_from_a_manifest_line(tmp_path, cli)
     for line in lines:
         op = line["params"]["ops"][-1]
         assert op["op"] == "noise_model" and op["file"] == str(model_file.resolve())
+        assert op.get("signal", "channel") == signal
         seeds.add(op["seed"])
         hr = torch.from_numpy(to_float(read_image(line["input"]).pixels)).permute(2, 0, 1)[None]
         again = replay(hr, json.loads(json.dumps(line["params"])))  # no model file needed
@@ -245,8 +249,11 @@ def test_learn_degradation_noise_defaults_on_a_noisy_camera(tmp_path, cli):
     assert sum(e["noise"]["patches"] for e in report["images"]) == report["noise_patches"] > 0
     model = load_noise_model(out / "noise" / "model.json")
     assert report["noise_model"]["file"] == str(out / "noise" / "model.json")
+    assert report["noise_model"]["signal"] == model.signal == "channel"  # independent channels
     for mu in MIDTONES:
         np.testing.assert_allclose([model.variance(mu, c) for c in range(3)], camera.variance(mu), rtol=0.15)
+    shown = cli("learn-degradation", src, "-o", tmp_path / "shown", "--method", "noise")
+    assert "level following each channel's own value" in shown.output
     realsr = cli("learn-degradation", src, "-o", out, "--method", "noise", "--noise-rule", "realsr", "--overwrite")
     assert realsr.exit_code == 0, realsr.output
     report = json.loads((out / "report.json").read_text())

@@ -172,7 +172,10 @@ def _print(report: dict) -> None:
     model = report.get("noise_model")
     if model and model.get("file"):
         sigmas = "/".join(f"{v:.2f}" for v in model["sigma_at_128"])
-        out_console.print(f"noise model ({model['model']}): sigma {sigmas} at mid-gray -> {model['file']}")
+        follows = "the pixel's luma" if model.get("signal") == "luma" else "each channel's own value"
+        out_console.print(
+            f"noise model ({model['model']}, level following {follows}): sigma {sigmas} at mid-gray -> {model['file']}"
+        )
     if "degradation_model" in report:
         d = report["degradation_model"]
         out_console.print(f"{d['method']}: {d['iterations']} iterations in {d['seconds']:.1f} s -> {d['model']}")

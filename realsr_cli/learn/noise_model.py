@@ -14,16 +14,18 @@ Fit, per channel, following Foi et al.'s level-set scheme with local statistics 
    are not noise), and the high-frequency energy ``hf`` (J. Immerkaer, "Fast noise variance estimation", CVIU
    1996: the Laplacian-difference mask response squared / 36, which white noise of variance ``v`` gives as ``v``).
    Blocks with clipped pixels (0 or the maximum) are left out: clipping shrinks the variance.
-2. level sets: the blocks are binned by their BT.601 luma (``signal = "luma"``: the same blocks for every
-   channel). In an sRGB file a channel's noise is not a function of that channel alone: colour processing and
-   JPEG's YCbCr with subsampled chroma mix the three channels' noise, so a red block's red noise follows its luma
-   more than its red level (binned by their own channel, the levels of one camera scattered 0.5-1.5x the truth
-   between channels; by luma, within 0.9-1.15 on the signal-dependent cameras of ``python -m benchmarks
-   noise_model``). In a bin, In a bin, noise-only blocks have sample variances ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially correlated
-   noise after JPEG); texture and edges only add variance. In photos of ordinary (textured) scenes most blocks of a
-   bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the log variances
-   of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th percentile variance
-   (the lower envelope that flat blocks form; a noise-only bin's spread stays well inside that window).
+2. level sets: the blocks are binned by brightness, each channel's by its own mean (``signal = "channel"``, raw
+   sensor noise) or all by the block's BT.601 luma (``"luma"``) when most of the noise is common to the channels
+   (mean cross-channel correlation >= ``SHARED_NOISE``: after colour processing and JPEG's YCbCr with subsampled
+   chroma, a red block's red noise follows its luma more than its red level; binned by their own channel, the
+   levels of one such camera scattered 0.5-1.5x the truth between channels, by luma within 0.9-1.15 on the
+   signal-dependent cameras of ``python -m benchmarks noise_model``). In a bin, noise-only blocks have sample
+   variances ``var * chi2_k / k``, whose log-density peaks exactly at ``log var`` whatever ``k`` (even for spatially
+   correlated noise after JPEG); texture and edges only add variance. In photos of ordinary (textured) scenes most
+   blocks of a bin hold texture, so its plain mode is the texture's: the bin's noise variance is the mode of the
+   log variances of its *near-flat* blocks, those within ``FLAT_WINDOW`` x the bin's ``FLAT_QUANTILE``-th
+   percentile variance (the lower envelope that flat blocks form; a noise-only bin's spread stays well inside that
+   window).
 3. the line ``a mu + b`` (``a >= 0``; ``b`` may be negative, as in Foi et al.: a pedestal, or an ISP's denoiser
    that leaves the dark tones cleaner than a line through the origin; the level is floored at ``MIN_VARIANCE``)
    through the bins' (median brightness, noise variance): the two-bin line (or one-bin constant, or line through
@@ -305,8 +307,8 @@ def log_mode(var: np.ndarray, bandwidth: float = MODE_BANDWIDTH) -> float:
 def _robust_line(points: list[tuple[float, float, int]]) -> tuple[float, float]:
     """``var = a mu + b`` with ``a >= 0`` (the photon gain; ``b`` the read-noise variance, negative after a
     pedestal or an ISP's denoiser, as Foi et al. allow; the level is floored at ``MIN_VARIANCE``): the line through
-    two bins, a bin and the origin, or the constant of one bin, that the most blocks' bins agree with (relative error below
-    ``OUTLIER``; RANSAC over all of them), less ``BELOW_WEIGHT`` x the blocks of bins clearly below it (texture only
+    two bins, a bin and the origin, or the constant of one bin, that the most blocks' bins agree with (relative
+    error below ``OUTLIER``; RANSAC over all of them), less ``BELOW_WEIGHT`` x the blocks of bins clearly below it (texture only
     adds variance, so bins above do not pull the line and bins below contradict it); refined by least squares in
     relative error on the agreeing bins."""
     mu = np.array([p[0] for p in points])
@@ -443,15 +445,7 @@ def write_model(path: Path, model: NoiseModel | None, overwrite: bool) -> dict:
         "sigma_at_128": [round(float(np.sqrt(model.variance(128.0, c))), 4) for c in range(model.channels)],
         "correlation": model.correlation,
         "hf_ratio": model.hf_ratio,
+        "signal": model.signal,
         "blocks": model.blocks,
         "photos": model.photos,
     }
-
-
-def explained(stats: BlockStats, fit: LevelFit) -> float:
-    """The fraction of blocks (all channels) whose variance the fit explains within ``OUTLIER``."""
-    hits = 0
-    for ch in range(stats.channels):
-        expected = fit.variance(stats.signal(fit.signal, ch), ch)
-        hits += int((np.abs(stats.var[:, ch] - expected) <= OUTLIER * expected).sum())
-    return hits / max(1, stats.var.size)
