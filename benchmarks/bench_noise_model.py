@@ -21,7 +21,7 @@ sensor's.
 At ``mu`` = 64, 128 and 192 (the mid-tones). Reported per camera: the true and estimated sigma (mean over
 channels), the largest relative error over levels and channels of each estimate, and a verdict at 15 % on the
 pairs' error.
-``python -m benchmarks noise_model``; ``REALSR_BENCH_NOISE=a,b`` picks cameras. About 2 minutes on the 2-core CPU.
+``python -m benchmarks noise_model``; ``REALSR_BENCH_NOISE=a,b`` picks cameras. About 30 s on the quiet 2-core CPU (2-6 min under load).
 """
 
 from __future__ import annotations
