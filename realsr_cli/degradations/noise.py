@@ -31,6 +31,8 @@ import torch
 from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image, to_float
 
+BT601 = (0.299, 0.587, 0.114)  # JPEG's (and Real-ESRGAN's gray noise's) luma weights
+
 
 def _randn(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
     return torch.randn(shape, generator=gen, dtype=torch.float32)
@@ -38,6 +40,12 @@ def _randn(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
 
 def _finish(y: torch.Tensor, clip: bool) -> torch.Tensor:
     return y.clamp(0, 1) if clip else y
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) BT.601 luma of (B, 3, H, W) RGB."""
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    return BT601[0] * r + BT601[1] * g + BT601[2] * b
 
 
 def gaussian_noise(shape: tuple[int, ...], sigma: float, gen: torch.Generator, gray: bool = False) -> torch.Tensor:
@@ -77,10 +85,7 @@ def add_realesrgan_poisson(
     x: torch.Tensor, scale: float, gen: torch.Generator, gray: bool = False, clip: bool = True
 ) -> torch.Tensor:
     """Real-ESRGAN's Poisson noise (``generate_poisson_noise_pt``), ``scale`` as its ``poisson_scale_range``."""
-    src = x
-    if gray and x.shape[1] == 3:
-        r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-        src = 0.299 * r + 0.587 * g + 0.114 * b
+    src = _luma(x) if gray and x.shape[1] == 3 else x
     levels = torch.clamp((src * 255.0).round(), 0, 255)
     q = levels / 255.0
     # number of distinct 8-bit values per image (as torch.unique, via a histogram: much faster)
@@ -176,7 +181,6 @@ def tile_noise(patch: np.ndarray, h: int, w: int, offset: tuple[int, int] = (0, 
 MODEL_FORMAT = "realsr-noise-model"
 MODEL_VERSION = 2  # 2: the "signal" entry (1: every model is "channel")
 SIGNALS = ("channel", "luma")
-BT601 = (0.299, 0.587, 0.114)
 MIN_VARIANCE = 0.05  # 0-255 units: the floor of a modelled variance (a noise-free camera still rounds to 8 bits)
 
 
@@ -331,10 +335,7 @@ def _signal(x: torch.Tensor, signal: str) -> torch.Tensor:
     in every channel."""
     if signal not in SIGNALS:
         raise ValueError(f"noise model signal must be one of {SIGNALS}, got {signal!r}")
-    if signal == "channel" or x.shape[1] != 3:
-        return x
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    return (BT601[0] * r + BT601[1] * g + BT601[2] * b).expand_as(x)
+    return x if signal == "channel" or x.shape[1] != 3 else _luma(x).expand_as(x)
 
 
 MODEL_FILE = "model.json"
