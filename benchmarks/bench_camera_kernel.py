@@ -62,8 +62,12 @@ def bicubic_x4_weights() -> np.ndarray:
 
 
 def true_x4_kernel(sx: float, sy: float, theta: float) -> np.ndarray:
-    g = blur_gaussian((sx, sy, theta))
-    k = signal.convolve(bicubic_x4_weights(), g, mode="full")
+    return x4_kernel_of(blur_gaussian((sx, sy, theta)))
+
+
+def x4_kernel_of(blur_hr: np.ndarray) -> np.ndarray:
+    """The x4 kernel of a camera blurring by ``blur_hr`` (HR pixels), then MATLAB-bicubic downscaling by 4."""
+    k = signal.convolve(bicubic_x4_weights(), blur_hr, mode="full")
     return kernel_centre.trim(k / k.sum(), 25)
 
 
@@ -106,9 +110,7 @@ def errors(kernel: np.ndarray, truth: np.ndarray) -> dict:
 def zoo_truth(camera: Degradation) -> np.ndarray:
     """A zoo camera's true x4 kernel: its preset's HR blur convolved with MATLAB's x1/4 bicubic weights."""
     params = camera.sample(np.random.default_rng(0), (64, 64), 4)
-    g = make_kernel(next(op for op in params["ops"] if op["op"] == "blur")["kernel"])
-    k = signal.convolve(bicubic_x4_weights(), g, mode="full")
-    return kernel_centre.trim(k / k.sum(), 25)
+    return x4_kernel_of(make_kernel(next(op for op in params["ops"] if op["op"] == "blur")["kernel"]))
 
 
 def zoo_photos(camera: Degradation) -> list[np.ndarray]:

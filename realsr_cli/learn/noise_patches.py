@@ -150,10 +150,8 @@ def window_ratios(pixels: np.ndarray, fit: LevelFit, rule: AdaptiveRule) -> tupl
     n, inner = float(win * win), float((win - 2) ** 2)
     ss = win * float(np.sum((np.arange(win) - (win - 1) / 2.0) ** 2))
     var_ratios, grad_ratios = [], []
-    signal = None
-    if fit.signal == "luma" and c == 3:  # the windows' luma: the brightness a "luma" fit's level follows
-        luma = gray_255(pixels)
-        signal = plane_fit(luma - luma.mean(), win, st)[0] + luma.mean()
+    gray = box_sums(gray_255(pixels), win, st) / n
+    signal = gray if fit.signal == "luma" and c == 3 else None  # the brightness a "luma" fit's level follows
     for ch in range(c):
         plane = planes[:, :, ch] - planes[:, :, ch].mean()
         mean, gx, gy = plane_fit(plane, win, st)
@@ -169,7 +167,6 @@ def window_ratios(pixels: np.ndarray, fit: LevelFit, rule: AdaptiveRule) -> tupl
         lam = 0.5 * (c11 + c22) + np.sqrt(0.25 * (c11 - c22) ** 2 + c12**2)
         var_ratios.append(residual_var / expected)
         grad_ratios.append(lam / (0.5 * expected))
-    gray = box_sums(gray_255(pixels), win, st) / n
     clip = np.asarray(((planes <= 0.5) | (planes >= 254.5)).any(axis=2), dtype=np.float64)
     clipped = box_sums(clip, win, st) / n
     return np.max(var_ratios, axis=0), np.max(grad_ratios, axis=0), gray, clipped
