@@ -21,6 +21,7 @@ computes the LR image from the HR image and those parameters alone (deterministi
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -36,7 +37,14 @@ from realsr_cli.errors import InputError
 from realsr_cli.io.images import IMAGE_EXTENSIONS, read_image
 from realsr_cli.io.tensors import read_tensor, to_tensor
 from realsr_cli.pairs.crop import Box, multiple_of_scale_box
-from realsr_cli.pairs.jpeg_step import compensate_noise, jpeg_noise_gain, jpeg_option, model_noise_field, resolve_jpeg
+from realsr_cli.pairs.jpeg_step import (
+    ModelCompensation,
+    compensate_model,
+    compensate_noise,
+    jpeg_noise_gain,
+    jpeg_option,
+    resolve_jpeg,
+)
 
 if TYPE_CHECKING:
     from realsr_cli.pairs.spectral_match import SpectralMatch
@@ -251,6 +259,7 @@ class KernelNoiseMode(RecipeMode):
         check_kernel_centres(self.kernel_files, self.scale)
         self.jpeg = resolve_jpeg(jpeg, self.kernels_dir, self.noise_dir)
         self._gains: dict[tuple[str, int], float] = {}
+        self._compensations: dict[tuple[str, int], ModelCompensation] = {}
         config = load_preset("kernel-noise", "degradation")
         noise_steps = [step for step in config["steps"] if step.get("op") == "noise_patch"]
         config["steps"] = [step for step in config["steps"] if step.get("op") != "noise_patch"]
@@ -338,21 +347,25 @@ class KernelNoiseMode(RecipeMode):
             return params
         params = params if params is not None else {"ops": []}
         jpeg = self.jpeg.sample(rng)
-        compensate_noise(params["ops"], jpeg["quality"], self.noise_gain)
+        compensate_noise(params["ops"], jpeg["quality"], self.patch_gain, self.model_compensation)
         return {**params, "jpeg": jpeg}
 
-    def noise_gain(self, op: dict[str, Any], quality: int) -> float:
-        """How much to amplify a camera-noise op so it survives the pair's JPEG (cached per patch file / quality)."""
-        key = (op.get("file", "model"), quality)
+    def patch_gain(self, op: dict[str, Any], quality: int) -> float:
+        """How much to amplify a noise patch so it survives the pair's JPEG (cached per patch file and quality)."""
+        key = (op["file"], quality)
         if key not in self._gains:
-            if op["op"] == "noise_patch":
-                assert self.noise is not None, "noise ops are drawn by self.noise"
-                patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
-                field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
-            else:
-                field = model_noise_field(op["a"], op["b"], op.get("correlation"))
+            assert self.noise is not None, "noise ops are drawn by self.noise"
+            patch = torch.from_numpy(np.ascontiguousarray(self.noise._patch(op["file"]).transpose(2, 0, 1)))
+            field = patch[None].expand(1, 3, -1, -1) if patch.shape[0] == 1 else patch[None, :3]
             self._gains[key] = jpeg_noise_gain(field, quality)
         return self._gains[key]
+
+    def model_compensation(self, op: dict[str, Any], quality: int) -> ModelCompensation:
+        """The noise model's line before the pair's JPEG (cached per model and quality)."""
+        key = (json.dumps([op["a"], op["b"], op.get("correlation")]), quality)
+        if key not in self._compensations:
+            self._compensations[key] = compensate_model(op["a"], op["b"], op.get("correlation"), quality)
+        return self._compensations[key]
 
     def degrade_pair(self, lr: torch.Tensor, params: dict[str, Any] | None) -> torch.Tensor:
         """The pair's recorded noise ops (self-contained but for the patch files they name), then its JPEG."""
