@@ -5,6 +5,8 @@ which is not part of the default set: its full run takes most of an hour. Nor is
 ``python -m benchmarks kernelgan-fidelity --original DIR [--iters N] [--photos K] [--seeds S] [--out DIR]``
 (``kernelgan_fidelity`` too): the original KernelGAN beside this tool (``benchmarks/kernelgan_fidelity``), hours;
 ``python -m benchmarks kernelgan-speed --original DIR [--iters N]``: their seconds per photo only, minutes.
+``python -m benchmarks dsgan-size [--sizes 64x8,32x8] [--stages 500,1000,2000] [--out DIR]``: what smaller DSGAN
+crops cost (``benchmarks/dsgan_size.py``), most of an hour.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.kernelgan_fidelity.speed import main as speed
 
         return speed(argv[1:])
+    if argv[:1] in (["dsgan-size"], ["dsgan_size"]):
+        from benchmarks.dsgan_size import main as dsgan_size
+
+        return dsgan_size(argv[1:])
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names

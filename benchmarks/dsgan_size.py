@@ -17,9 +17,10 @@ generator's 8-bit outputs against the camera's, as ``learn-degradation`` measure
 * the plain bicubic LR as a reference row (no degradation learnt).
 
 Each size is trained once with checkpoints at ``STAGES`` iterations (``--resume`` continues a run bit-exactly) and
-scored at each, so one run also shows how far the iterations matter. ``python -m benchmarks.bench_dsgan_size
-[--sizes 64x8,32x8] [--stages 500,1000,2000] [--out DIR]``; a 64x8 run is about 65 minutes on the 2-core AMD EPYC
-(bf16), a 32x8 run about a quarter of it.
+scored at each, so one run also shows how far the iterations matter. ``python -m benchmarks dsgan-size
+[--sizes 64x8,32x8] [--stages 500,1000,2000] [--out DIR]``: a 64x8 run takes about 25 minutes on a 2-core Xeon with
+AMX (bf16; 65 on the AMD EPYC without AMX), a 32x8 run about half of it. Results in docs/learn-degradation.md
+("Smaller crops: what they cost").
 """
 
 from __future__ import annotations
@@ -78,12 +79,12 @@ def _generate(model_path: Path, inputs: list[torch.Tensor]) -> list[np.ndarray]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks dsgan-size", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="64x8,32x8", help="PATCHxBATCH, comma-separated")
     parser.add_argument("--stages", default="500,1000,2000")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "dsgan_size")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     camera = Degradation.from_preset(CAMERA)
     source = [_float(p) for p in camera_photos(camera, [_hr(i, False) for i in SOURCE])]
     clean = [_hr(i, True).numpy().transpose(1, 2, 0) for i in CLEAN]
@@ -115,7 +116,8 @@ def main() -> None:
             rows[f"{size}@{stage}"] = {**row, "train_seconds": round(seconds, 1)}
             print(f"{size}@{stage}: {rows[f'{size}@{stage}']}", flush=True)
             (args.out / "results.json").write_text(json.dumps(rows, indent=1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
