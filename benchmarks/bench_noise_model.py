@@ -13,8 +13,9 @@ resize, noise, ISP, JPEG), pixels 8 from the border, mean of four draws: the noi
 - *fitted*: the model's own level at ``mu`` (``learn-degradation``'s measurement);
 - *pairs*: what ``make-pairs`` delivers: the model's noise (its levels and colour correlation) added to flat grey
   LR of level ``mu``, its line compensated for the JPEG at the camera's median quality (``compensate_model``: the
-  gain measured at five grey levels) and compressed at that quality, as ``make-pairs`` does (kernel -> noise -> JPEG). On flat areas JPEG removes much of the noise (sigma 5
-  -> 1.6 at quality 50-65), so this round trip is where a wrong gain shows.
+  gain measured at five grey levels) and compressed at that quality, as ``make-pairs`` does (kernel -> noise ->
+  JPEG). On flat areas JPEG removes much of the noise (sigma 5 -> 1.6 at quality 50-65), so this round trip is
+  where a wrong gain shows.
 The std *before the camera's JPEG* is printed too (the camera's own sensor noise), for reference only: the
 model's noise is correlated across channels as the files are, so its per-channel level before JPEG is not the
 sensor's. So is the *scene grain*: the fitted level on the same photos taken through the camera without its noise and
