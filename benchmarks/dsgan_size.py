@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import torch
 from benchmarks.bench_noise_model import LEVELS, camera_photos
 from realsr_cli.degradations import spectrum
 from realsr_cli.degradations.learned_model import load_degradation_model
+from realsr_cli.degradations.noise import NoiseModel
 from realsr_cli.degradations.pipeline import Degradation
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.io.images import read_image
@@ -59,11 +61,16 @@ def _float(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / 255.0
 
 
-def measure(images: list[np.ndarray], truth_model, truth_signature: np.ndarray) -> dict:
+def sigmas(model: NoiseModel) -> list[float]:
+    """The model's sigma at each of ``LEVELS``, mean over channels (0-255)."""
+    return [float(np.mean([np.sqrt(model.variance(mu, c)) for c in range(model.channels)])) for mu in LEVELS]
+
+
+def measure(images: list[np.ndarray], truth_model: NoiseModel, truth_signature: np.ndarray) -> dict:
     """Noise levels, their largest error against the camera's, and the spectrum distance of 8-bit HWC images."""
     model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in images], len(images))
-    sigma = [float(np.mean([np.sqrt(model.variance(mu, c)) for c in range(3)])) for mu in LEVELS] if model else None
-    true = [float(np.mean([np.sqrt(truth_model.variance(mu, c)) for c in range(3)])) for mu in LEVELS]
+    sigma = sigmas(model) if model else None
+    true = sigmas(truth_model)
     error = max(abs(s / t - 1) for s, t in zip(sigma, true, strict=True)) if sigma else float("inf")
     sig = spectrum.signature([noise_model.gray_255(p) for p in images])
     return {"sigma": sigma, "noise_error": error, "spectrum_distance": spectrum.distance(sig, truth_signature)}
@@ -91,20 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     test_hr = [_hr(i, True) for i in TEST]
     truth = camera_photos(camera, test_hr, seed=1)
     truth_model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in truth], len(truth))
+    assert truth_model is not None, "the camera's own photos give a noise model"
     truth_signature = spectrum.signature([noise_model.gray_255(p) for p in truth])
     inputs = [imresize(x[None], scale=1.0 / SCALE)[0].clamp(0, 1) for x in test_hr]
     bicubic = [np.clip(np.rint(x.numpy().transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8) for x in inputs]
     rows = {"bicubic": measure(bicubic, truth_model, truth_signature)}
-    print(
-        "truth sigma",
-        [round(float(np.mean([np.sqrt(truth_model.variance(mu, c)) for c in range(3)])), 2) for mu in LEVELS],
-    )
+    print("truth sigma", [round(v, 2) for v in sigmas(truth_model)])
     print(f"bicubic: {rows['bicubic']}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     for size in args.sizes.split(","):
         patch, batch = (int(v) for v in size.split("x"))
         run = args.out / size
-        run.mkdir(exist_ok=True)
+        shutil.rmtree(run, ignore_errors=True)  # every size trains from nothing (its stages resume its own state)
+        run.mkdir()
         seconds = 0.0
         for stage in (int(s) for s in args.stages.split(",")):
             config = GANConfig(method="dsgan", iters=stage, batch=batch, patch=patch)
