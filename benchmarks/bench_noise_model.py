@@ -126,12 +126,20 @@ def without_noise(camera: Degradation) -> Degradation:
     return Degradation.from_preset(config)
 
 
+def fit_photos(photos: list[np.ndarray]) -> NoiseModel | None:
+    """``learn-degradation``'s camera noise model of 8-bit HWC photos (None when it cannot be fitted)."""
+    return noise_model.fit_camera_model([noise_model.block_stats(p) for p in photos], len(photos))
+
+
+def model_sigma(model: NoiseModel) -> np.ndarray:
+    """(levels, C) the model's sigma (0-255) at each of ``LEVELS``."""
+    return np.stack([[np.sqrt(float(model.variance(mu, c))) for c in range(model.channels)] for mu in LEVELS])
+
+
 def fitted_sigma(photos: list[np.ndarray]) -> np.ndarray | None:
     """(levels, C) the noise model's sigma at ``LEVELS`` fitted on 8-bit photos (None when it cannot be fitted)."""
-    model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in photos], len(photos))
-    if model is None:
-        return None
-    return np.stack([[np.sqrt(float(model.variance(mu, c))) for c in range(3)] for mu in LEVELS])
+    model = fit_photos(photos)
+    return None if model is None else model_sigma(model)
 
 
 def without_jpeg(camera: Degradation) -> tuple[Degradation, int | None]:
@@ -145,7 +153,7 @@ def without_jpeg(camera: Degradation) -> tuple[Degradation, int | None]:
 def evaluate(camera: Degradation, sources: list[torch.Tensor]) -> dict:
     photos = camera_photos(camera, sources)
     t0 = time.perf_counter()
-    model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in photos], len(photos))
+    model = fit_photos(photos)
     seconds = time.perf_counter() - t0
     raw, quality = without_jpeg(camera)
     truth = np.stack([true_sigma(camera, mu) for mu in LEVELS])  # (levels, C), in the files
@@ -155,7 +163,7 @@ def evaluate(camera: Degradation, sources: list[torch.Tensor]) -> dict:
     row["grain"] = None if grain is None else grain.mean(1)
     if model is None:
         return {**row, "fit": None, "pairs": None, "error": float("inf")}
-    fit = np.stack([[np.sqrt(float(model.variance(mu, c))) for c in range(3)] for mu in LEVELS])
+    fit = model_sigma(model)
     pairs, gain = pair_sigma(model, quality)
     fit_error = float(np.max(np.abs(fit / truth - 1.0)))
     error = float(np.max(np.abs(pairs / truth - 1.0)))

@@ -34,13 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.bench_noise_model import LEVELS, camera_photos
+from benchmarks.bench_noise_model import camera_photos, fit_photos, model_sigma
 from realsr_cli.degradations import spectrum
 from realsr_cli.degradations.learned_model import load_degradation_model
 from realsr_cli.degradations.noise import NoiseModel
 from realsr_cli.degradations.pipeline import Degradation
 from realsr_cli.degradations.resize import imresize
 from realsr_cli.io.images import read_image
+from realsr_cli.io.tensors import to_pixels
 from realsr_cli.learn import noise_model
 from realsr_cli.learn.gan_training import MODEL_FILE, GANConfig, train_degradation
 
@@ -63,12 +64,12 @@ def _float(image: np.ndarray) -> np.ndarray:
 
 def sigmas(model: NoiseModel) -> list[float]:
     """The model's sigma at each of ``LEVELS``, mean over channels (0-255)."""
-    return [float(np.mean([np.sqrt(model.variance(mu, c)) for c in range(model.channels)])) for mu in LEVELS]
+    return [float(v) for v in model_sigma(model).mean(1)]
 
 
 def measure(images: list[np.ndarray], truth_model: NoiseModel, truth_signature: np.ndarray) -> dict:
     """Noise levels, their largest error against the camera's, and the spectrum distance of 8-bit HWC images."""
-    model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in images], len(images))
+    model = fit_photos(images)
     sigma = sigmas(model) if model else None
     true = sigmas(truth_model)
     error = max(abs(s / t - 1) for s, t in zip(sigma, true, strict=True)) if sigma else float("inf")
@@ -82,7 +83,7 @@ def _generate(model_path: Path, inputs: list[torch.Tensor]) -> list[np.ndarray]:
     with torch.inference_mode():
         for x in inputs:
             y = generator.degrade(x[None])[0]
-            out.append(np.clip(np.rint(y.numpy().transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8))
+            out.append(to_pixels(y))
     return out
 
 
@@ -97,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     clean = [_hr(i, True).numpy().transpose(1, 2, 0) for i in CLEAN]
     test_hr = [_hr(i, True) for i in TEST]
     truth = camera_photos(camera, test_hr, seed=1)
-    truth_model = noise_model.fit_camera_model([noise_model.block_stats(p) for p in truth], len(truth))
+    truth_model = fit_photos(truth)
     assert truth_model is not None, "the camera's own photos give a noise model"
     truth_signature = spectrum.signature([noise_model.gray_255(p) for p in truth])
     inputs = [imresize(x[None], scale=1.0 / SCALE)[0].clamp(0, 1) for x in test_hr]
-    bicubic = [np.clip(np.rint(x.numpy().transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8) for x in inputs]
+    bicubic = [to_pixels(x) for x in inputs]
     rows = {"bicubic": measure(bicubic, truth_model, truth_signature)}
     print("truth sigma", [round(v, 2) for v in sigmas(truth_model)])
     print(f"bicubic: {rows['bicubic']}", flush=True)
