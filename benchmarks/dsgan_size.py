@@ -19,7 +19,8 @@ generator's 8-bit outputs against the camera's, as ``learn-degradation`` measure
 Each size is trained once with checkpoints at ``STAGES`` iterations (``--resume`` continues a run bit-exactly) and
 scored at each, so one run also shows how far the iterations matter. ``python -m benchmarks dsgan-size
 [--sizes 64x8,32x8] [--stages 500,1000,2000] [--out DIR]``: a 64x8 run takes about 25 minutes on a 2-core Xeon with
-AMX (bf16; 65 on the AMD EPYC without AMX), a 32x8 run about half of it. Results in docs/learn-degradation.md
+AMX (bf16; 65 on an AMD EPYC with AVX512-BF16 but no AMX, about 3.5 h in fp32 on one without AVX-512), a
+32x8 run about half of it. Results in docs/learn-degradation.md
 ("Smaller crops: what they cost").
 """
 

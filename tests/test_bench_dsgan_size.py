@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.bench_noise_model import fit_photos
 from benchmarks.dsgan_size import measure
 from realsr_cli.degradations import spectrum
 from realsr_cli.learn import noise_model
@@ -17,7 +18,7 @@ def _photos(sigma: float, seed: int) -> list[np.ndarray]:
 
 def test_measure_reads_the_generators_noise_against_the_cameras():
     camera = _photos(6.0, 0)
-    truth = noise_model.fit_camera_model([noise_model.block_stats(p) for p in camera], len(camera))
+    truth = fit_photos(camera)
     signature = spectrum.signature([noise_model.gray_255(p) for p in camera])
     same, faint = measure(_photos(6.0, 1), truth, signature), measure(_photos(1.0, 1), truth, signature)
     assert same["noise_error"] < 0.1 < 0.7 < faint["noise_error"]
