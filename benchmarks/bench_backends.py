@@ -87,8 +87,7 @@ def contenders(model: SRModel, x: torch.Tensor, threads: int, rule: int) -> dict
     }
     for runtime in backends.RUNTIMES:
         if backends.installed(runtime):
-            make = backends.openvino_fn if runtime == "openvino" else backends.onnxruntime_fn
-            fn = make(exported_onnx(model), threads)
+            fn = backends.torch_fn(backends.runtime_fn(runtime, exported_onnx(model), threads))
             runs[f"{runtime}, {threads} threads"] = lambda fn=fn: fn(x)
     label, fn = _realsr_fn(model, x, rule)
     runs[f"realsr default ({label})"] = fn

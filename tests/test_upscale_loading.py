@@ -110,9 +110,9 @@ def test_bad_model_files_give_clear_errors(tmp_path):
 
 def test_default_model_resolution(tmp_path, monkeypatch):
     monkeypatch.delenv(DEFAULT_ENV, raising=False)
-    import realsr_cli.models.loading as loading
+    import realsr_cli.models.specs as specs
 
-    monkeypatch.setattr(loading, "DEFAULT_DIR", tmp_path / "default")
+    monkeypatch.setattr(specs, "DEFAULT_DIR", tmp_path / "default")
     with pytest.raises(WeightsNotFoundError, match=r"default_x4\.pt"):
         default_model_path(4)
     model = _tiny_rrdb(4)
@@ -150,6 +150,6 @@ def test_cli_upscale_end_to_end(tmp_path, cli, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
     bad = cli("upscale", src / "a.png", tmp_path / "x.png", "--model", tmp_path / "m.pt", "-s", "4")
     assert bad.exit_code == 1 and "x2, not x4" in bad.output
-    monkeypatch.setattr("realsr_cli.models.loading.DEFAULT_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr("realsr_cli.models.specs.DEFAULT_DIR", tmp_path / "nowhere")
     missing = cli("upscale", src / "a.png", tmp_path / "y.png")
     assert missing.exit_code == 1 and "default_x4.pt" in missing.output

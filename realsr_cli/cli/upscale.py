@@ -28,8 +28,9 @@ from realsr_cli.io.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL
 from realsr_cli.sharding import parse_shard
 from realsr_cli.threads import use_threads
 
-if TYPE_CHECKING:  # torch and the engine are imported when the command runs, not for --help
-    from realsr_cli.upscale.pipeline import UpscaleReport
+if TYPE_CHECKING:  # the engines are imported when the command runs, not for --help
+    from realsr_cli.upscale.engine import PixelEngine
+    from realsr_cli.upscale.files import UpscaleReport
 
 MAX_ROWS = 30
 
@@ -159,17 +160,12 @@ def command(
     if ext is not None and f".{ext.lower().lstrip('.')}" not in IMAGE_EXTENSIONS:
         raise InputError(f"--ext {ext}: expected one of {', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}")
     pixel_budget(max_pixels)  # validates --max-pixels / $REALSR_MAX_PIXELS once, before any work
-    from realsr_cli.device import resolve_device
-    from realsr_cli.upscale.auto_denoise import build_upscaler, parse_denoise
-    from realsr_cli.upscale.backends import check_backend_name
-    from realsr_cli.upscale.ensemble import LuminanceFusion
-    from realsr_cli.upscale.pipeline import UpscaleOptions, upscale_files
-    from realsr_cli.upscale.video import is_video, upscale_video
+    from realsr_cli.upscale.lean import lean_upscaler
+    from realsr_cli.upscale.options import LuminanceFusion, UpscaleOptions
+    from realsr_cli.upscale.runtimes import check_backend_name
+    from realsr_cli.upscale.video import is_video
 
     check_backend_name(backend)
-    use_threads(threads)
-    dev = resolve_device(device)
-    strength = parse_denoise(denoise)  # before any model file is read
     options = UpscaleOptions(
         scale=scale,
         outscale=outscale,
@@ -190,12 +186,29 @@ def command(
         max_pixels=max_pixels,
         backend=backend,
     )
-    upscaler = build_upscaler(model, dev, options, strength, interpolate, tuple(ensemble or ()))
-    if is_video(input):
-        video = upscale_video(input, output, upscaler, crf=crf, overwrite=overwrite, quiet=quiet)
-        info_line(f"{video.output}: {video.frames} frames at {video.fps:g} fps, {video.audio_streams} audio", quiet)
-        write_json_result(json_file, video.to_json(), overwrite)
+    video = is_video(input)
+    upscaler: PixelEngine | None = None
+    if not video:  # no torch where nothing needs it (upscale/lean.py), else the PyTorch engine
+        upscaler = lean_upscaler(
+            model, options, device, threads, denoise=denoise, interpolate=interpolate, ensemble=ensemble or ()
+        )
+    if upscaler is None:
+        from realsr_cli.device import resolve_device
+        from realsr_cli.upscale.auto_denoise import build_upscaler, parse_denoise
+
+        use_threads(threads)
+        dev = resolve_device(device)
+        strength = parse_denoise(denoise)  # before any model file is read
+        upscaler = build_upscaler(model, dev, options, strength, interpolate, tuple(ensemble or ()))
+    if video:
+        from realsr_cli.upscale.video import upscale_video
+
+        done = upscale_video(input, output, upscaler, crf=crf, overwrite=overwrite, quiet=quiet)
+        info_line(f"{done.output}: {done.frames} frames at {done.fps:g} fps, {done.audio_streams} audio", quiet)
+        write_json_result(json_file, done.to_json(), overwrite)
         return
+    from realsr_cli.upscale.files import upscale_files
+
     report = upscale_files(input, output, upscaler, recursive=recursive, quiet=quiet, shard=parse_shard(shard))
     _print_report(report, quiet)
     write_json_result(json_file, report.to_json(), overwrite)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from realsr_cli.errors import InputError
 from realsr_cli.io.atomic import atomic_write_json
@@ -25,8 +24,16 @@ CHUNK = 1 << 20
 
 
 def cache_dir() -> Path:
-    """torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``), where torchvision downloads to."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    """torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``), where torchvision downloads to: torch's own
+    answer once torch is imported (it honours ``torch.hub.set_dir``), else the same rule without importing it
+    (``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``; then ``hub``)."""
+    if "torch" in sys.modules:
+        import torch.hub
+
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    home = os.path.expanduser(os.environ.get("TORCH_HOME", os.path.join(cache, "torch")))
+    return Path(home) / "hub" / "checkpoints"
 
 
 def sha256_of(path: Path) -> str:

@@ -6,30 +6,29 @@ channels and size multiple, the opset and the torch and realsr versions; so any 
 in-memory network maps to one file, and a changed file to a new one. The graph has dynamic batch, height and width
 (:func:`realsr_cli.models.onnx_export.trace_onnx`): one export serves every tile shape. Beside it, ``<key>.json``
 records, per runtime and version, the largest difference from PyTorch measured on it (the one-time equivalence
-check of :mod:`realsr_cli.upscale.backends`).
+check of :mod:`realsr_cli.upscale.backends`), and ``by-file/`` which export a model file has
+(:mod:`realsr_cli.models.onnx_index`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from pathlib import Path
 
 import torch
 
 from realsr_cli import __version__
-from realsr_cli.io.atomic import atomic_write, atomic_write_json
+from realsr_cli.io.atomic import atomic_write
 from realsr_cli.io.locks import file_lock
-from realsr_cli.models.cache import cache_dir
 from realsr_cli.models.loading import SRModel
 from realsr_cli.models.onnx_export import OPSET, random_image, trace_onnx
-
-SUBDIR = "realsr-onnx"
-
-
-def onnx_dir() -> Path:
-    return cache_dir() / SUBDIR
+from realsr_cli.models.onnx_index import (  # noqa: F401 - the records' names, importable from here as before
+    SUBDIR,
+    onnx_dir,
+    record_difference,
+    recorded_difference,
+)
 
 
 def weights_key(model: SRModel, opset: int = OPSET) -> str:
@@ -70,29 +69,3 @@ def _cpu_fp32(module: torch.nn.Module) -> torch.nn.Module:
     import copy
 
     return copy.deepcopy(module).float().cpu()
-
-
-def _record_path(onnx: Path) -> Path:
-    return onnx.with_suffix(".json")
-
-
-def recorded_difference(onnx: Path, runtime: str) -> float | None:
-    """The difference from PyTorch recorded for ``runtime`` (name and version) on this export, if measured."""
-    try:
-        value = json.loads(_record_path(onnx).read_text(encoding="utf-8")).get(runtime)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def record_difference(onnx: Path, runtime: str, difference: float) -> None:
-    """Remember ``runtime``'s measured difference from PyTorch on this export."""
-    record_path = _record_path(onnx)
-    with file_lock(onnx.with_suffix(".lock")):
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = {}
-        record = record if isinstance(record, dict) else {}
-        record[runtime] = difference
-        atomic_write_json(record_path, record, overwrite=True)

@@ -169,4 +169,9 @@ def build_upscaler(
     assert not isinstance(denoise, str), "an explicit auto either built its engine or raised"
     models = [main_model(spec, dev, scale, denoise, interpolate)]
     models += [load_sr_model(p, dev, scale) for p in ensemble]
-    return Upscaler(models, dev, options)
+    engine = Upscaler(models, dev, options)
+    if denoise is None and interpolate is None and not ensemble:
+        from realsr_cli.upscale.lean import remember_for_lean
+
+        remember_for_lean(spec, scale, engine)
+    return engine

@@ -12,8 +12,6 @@ the backend: it only swaps the model function.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,21 @@ import torch
 
 from realsr_cli.errors import InputError, RealSRError
 from realsr_cli.models.loading import SRModel
+from realsr_cli.upscale.runtimes import (  # noqa: F401 - the runtime names, importable from here as before
+    BACKENDS,
+    EXTRA,
+    RUNTIMES,
+    TOLERANCE,
+    ArrayFn,
+    check_backend_name,
+    installed,
+    onnxruntime_fn,
+    openvino_fn,
+    require,
+    runtime_fn,
+    runtime_version,
+)
 
-BACKENDS = ("auto", "torch", "openvino", "onnxruntime")
-RUNTIMES = ("openvino", "onnxruntime")  # auto's order of preference
-TOLERANCE = 1.0 / 255.0
-EXTRA = "pip install 'realsr-cli[fast]'"
-_PACKAGES = {"openvino": ("openvino", "onnx"), "onnxruntime": ("onnxruntime", "onnx")}
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -41,41 +48,6 @@ class Backend:
     difference: float = 0.0  # largest |runtime - PyTorch| measured on the check images (torch itself: 0)
 
 
-def check_backend_name(name: str) -> None:
-    if name not in BACKENDS:
-        raise InputError(f"--backend {name}: expected one of {', '.join(BACKENDS)}")
-
-
-def installed(runtime: str) -> bool:
-    """True when the runtime and ``onnx`` (the exporter's) are importable; nothing is imported."""
-    return all(_findable(package) for package in _PACKAGES[runtime])
-
-
-def _findable(package: str) -> bool:
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):  # a None entry in sys.modules (blocked), or a module without a spec
-        return False
-
-
-def require(runtime: str) -> None:
-    """Import the runtime (``onnx``, for the exporter, is only looked for: importing it takes 0.5 s), else an
-    ``InputError`` naming what to install."""
-    for package in _PACKAGES[runtime]:
-        try:
-            if package == "onnx":
-                if not _findable(package):
-                    raise ImportError(package)
-            else:
-                importlib.import_module(package)
-        except ImportError:
-            needed = " ".join(_PACKAGES[runtime])
-            raise InputError(
-                f"--backend {runtime} needs the {package} package, which is not installed: {EXTRA} "
-                f"(or pip install {needed}), or use --backend torch"
-            ) from None
-
-
 def channels_last_helps(model: SRModel, device: torch.device) -> bool:
     """Channels-last memory: on CUDA always; on the CPU for this tool's convolutional networks (oneDNN's fast
     path; 1.3-1.6x in bench_backends), not for community architectures (attention, reshapes)."""
@@ -85,58 +57,13 @@ def channels_last_helps(model: SRModel, device: torch.device) -> bool:
     return own and any(isinstance(m, torch.nn.Conv2d) for m in model.module.modules())
 
 
-def onnxruntime_fn(onnx: Path, threads: int) -> ModelFn:
-    """ONNX Runtime (CPU execution provider) on ``threads`` intra-op threads."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
+def torch_fn(fn: ArrayFn) -> ModelFn:
+    """A runtime's host-array function as a PyTorch model function (CPU tensors; no copies)."""
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(x.detach().cpu().float().numpy())
-        return torch.from_numpy(session.run(None, {"input": array})[0])
+        return torch.from_numpy(fn(np.ascontiguousarray(x.detach().cpu().float().numpy())))
 
     return run
-
-
-def openvino_fn(onnx: Path, threads: int, scale: int | None = None) -> ModelFn:
-    """OpenVINO (CPU plugin) in fp32 (its default on bf16-capable CPUs is bf16, ~2/255 off), one stream,
-    ``threads`` threads, not pinned to cores (a pinned thread cannot move off a core another job is using); the
-    compiled model is cached beside the export (``openvino/``: RRDBNet compiles in 0.2 s instead of 1-2 s). With
-    the model's ``scale`` (an RGB -> RGB SR model) the output is written straight into a new array (no copy of
-    the request's buffer: 0.1 s for a 16 MP output)."""
-    import openvino as ov
-
-    config = {
-        "CACHE_DIR": str(onnx.parent / "openvino"),
-        "INFERENCE_PRECISION_HINT": "f32",
-        "INFERENCE_NUM_THREADS": threads,
-        "NUM_STREAMS": 1,
-        "PERFORMANCE_HINT": "LATENCY",
-        "ENABLE_CPU_PINNING": False,
-    }
-    compiled = ov.Core().compile_model(str(onnx), "CPU", config)
-    request = compiled.create_infer_request()
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(x.detach().cpu().float().numpy())
-        if scale is None:
-            request.infer({0: array}, share_inputs=True)
-            return torch.from_numpy(request.get_output_tensor(0).data.copy())
-        b, c, h, w = array.shape
-        out = np.empty((b, c, h * scale, w * scale), np.float32)
-        request.set_output_tensor(0, ov.Tensor(out, shared_memory=True))
-        request.infer({0: array}, share_inputs=True)
-        return torch.from_numpy(out)
-
-    return run
-
-
-def runtime_version(runtime: str) -> str:
-    return f"{runtime} {importlib.import_module(runtime).__version__}"
 
 
 def max_difference(model: SRModel, fn: ModelFn) -> float:
@@ -164,10 +91,7 @@ def open_runtime(model: SRModel, runtime: str, threads: int, onnx: Path | None =
 
     require(runtime)
     onnx = onnx or exported_onnx(model)
-    if runtime == "openvino":
-        fn = openvino_fn(onnx, threads, model.scale if model.out_channels == model.in_channels else None)
-    else:
-        fn = onnxruntime_fn(onnx, threads)
+    fn = torch_fn(runtime_fn(runtime, onnx, threads, model.scale if model.out_channels == model.in_channels else None))
     version = runtime_version(runtime)
     difference = recorded_difference(onnx, version)
     if difference is None:

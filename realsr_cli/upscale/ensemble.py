@@ -13,19 +13,13 @@ dark images, and one decision holds for the whole image (every tile, and its alp
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 
+from realsr_cli.upscale.options import LuminanceFusion
+
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
 BT601 = (0.299, 0.587, 0.114)
-
-
-@dataclass(frozen=True)
-class LuminanceFusion:
-    alpha: float = 0.6
-    beta: float = 0.4
-    gamma: float = 64.0
 
 
 def median_luma(x: torch.Tensor) -> float:

@@ -7,12 +7,14 @@ again in bf16 (same exponent range as fp32) and then fp32.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
+from realsr_cli.upscale.engine import BLACK_LEVEL, problem_of  # noqa: F401 - BLACK_LEVEL importable from here
+
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-BLACK_LEVEL = 1.0 / 255.0
 
 
 def choose_dtype(device: torch.device, requested: str = "auto", half_ok: bool = True) -> torch.dtype:
@@ -38,16 +40,10 @@ def fallback_chain(dtype: torch.dtype, device: torch.device) -> list[torch.dtype
 
 
 def output_problem(output: torch.Tensor, inputs: torch.Tensor) -> str | None:
-    """'NaN/inf' or 'black' when the output is unusable, else None (a black input may give a black output).
-
-    One fp32 sum finds any NaN/inf (20x faster than ``isfinite(...).all()`` on a 50 MP output; only values near
-    fp32's limit could overflow it, and such an output is unusable too)."""
-    if not torch.isfinite(output.sum(dtype=torch.float32)):
-        return "NaN/inf"
-    peak = max(float(output.max()), -float(output.min()))
-    if peak < BLACK_LEVEL and float(inputs.max()) > 8 * BLACK_LEVEL:
-        return "black"
-    return None
+    """:func:`realsr_cli.upscale.engine.problem_of` a tensor output (summed in fp32 whatever its dtype)."""
+    total = float(output.sum(dtype=torch.float32))
+    peak = max(float(output.max()), -float(output.min())) if math.isfinite(total) else math.inf
+    return problem_of(total, peak, float(inputs.max()))
 
 
 def run_with_fallback(

@@ -132,7 +132,7 @@ class StrengthEstimator:
 
 
 def default_estimator_path() -> Path:
-    from realsr_cli.models.loading import DEFAULT_DIR
+    from realsr_cli.models.specs import DEFAULT_DIR
 
     return DEFAULT_DIR / ESTIMATOR_FILE
 

@@ -14,12 +14,13 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from realsr_cli import __version__
 from realsr_cli.io.atomic import atomic_write_json
+
+if TYPE_CHECKING:
+    import torch
 
 FINGERPRINT_NAME = "fingerprint.json"
 # Upscaler options that change the pixels of a frame (the others name or encode image files).
@@ -33,6 +34,8 @@ def parts_dir(output: Path) -> Path:
 
 def weights_sha256(module: torch.nn.Module) -> str:
     """sha256 over the names, dtypes, shapes and bytes of ``module``'s state dict."""
+    import torch
+
     digest = hashlib.sha256()
     for name, tensor in module.state_dict().items():
         data = tensor.detach().cpu().contiguous().reshape(-1)
