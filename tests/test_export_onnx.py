@@ -96,3 +96,30 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch) -> None
     with pytest.raises(OutputExistsError):
         export_onnx(_tiny(tmp_path), out, size=16, check=False)
     assert out.read_bytes() == b"theirs"
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_polyphase_skip_is_the_interpolation(mode, scale) -> None:
+    """The exported graphs' skip (one grouped convolution before the pixel shuffle) is F.interpolate's, borders
+    included, to float rounding."""
+    from realsr_cli.archs.srvgg import polyphase_skip, upsample_skip
+
+    gen = torch.Generator().manual_seed(scale)
+    for height, width in ((1, 1), (2, 5), (17, 9)):
+        x = torch.rand(2, 3, height, width, generator=gen)
+        got = torch.nn.functional.pixel_shuffle(polyphase_skip(x, scale, mode), scale)
+        assert torch.allclose(got, upsample_skip(x, scale, mode), atol=2e-6, rtol=0)
+
+
+def test_a_bicubic_skip_exports_as_a_convolution_not_a_resize(tmp_path) -> None:
+    torch.manual_seed(0)
+    args = {"num_feat": 8, "num_conv": 2}
+    net = build_arch("srvgg-bicubic", scale=4, **args)
+    with torch.no_grad():
+        net.body[-1].weight.normal_(0, 0.1)  # the residual init's zero last conv would hide the body
+    src = save_model(tmp_path / "model.pt", net, arch="srvgg-bicubic", arch_args=args, scale=4)
+    result = export_onnx(src, tmp_path / "model.onnx", size=16)
+    assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
+    ops = [node.op_type for node in onnx.load(str(tmp_path / "model.onnx")).graph.node]
+    assert "Resize" not in ops and ops.count("Conv") == 5  # 4 of the body, 1 for the skip
