@@ -198,3 +198,12 @@ def test_a_one_photo_upscale_does_not_import_torch_once_the_export_is_recorded(t
     assert np.array_equal(read_image(tmp_path / "lean.png").pixels, read_image(tmp_path / "first.png").pixels)
     assert read_image(tmp_path / "lean.png").meta.text == read_image(tmp_path / "first.png").meta.text
     assert json.loads(report.read_text())["backend"] == f"{RUNTIME}, 1 thread"
+
+
+def test_an_export_the_runtime_cannot_open_is_left_to_the_pytorch_engine(tmp_path) -> None:
+    path = _model_file(tmp_path)
+    _recorded(path)
+    record = find_file_export(path)
+    assert record is not None
+    record.onnx_path.write_bytes(b"not an onnx file")
+    assert lean_upscaler(str(path), _options(), "cpu", 1) is None

@@ -15,6 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from realsr_cli.upscale.engine import color_shift  # noqa: F401 - the colour-shift report, importable from here
+
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of a (B, C, H, W) tensor; reflect padding (replicate when the image is too small)."""
@@ -48,13 +50,3 @@ def color_fix(sr: torch.Tensor, lr: torch.Tensor, scale: int, sigma: float = 2.0
     if scale > 1:
         correction = F.interpolate(correction, scale_factor=scale, mode="bicubic", align_corners=False)
     return (sr + correction).clamp(0.0, 1.0)
-
-
-def color_shift(sr: torch.Tensor, lr: torch.Tensor) -> float:
-    """Mean over channels of |mean(SR_c) - mean(bicubic(LR)_c)|, on the 0-255 scale.
-
-    The bicubic upscale's channel means are those of LR (its weights sum to one per output pixel and to s^2 per
-    input pixel away from the borders), so LR's means are used and the big bicubic image is never formed.
-    """
-    diff = sr.float().mean(dim=(0, 2, 3)) - lr.float().mean(dim=(0, 2, 3))
-    return float(diff.abs().mean()) * 255.0

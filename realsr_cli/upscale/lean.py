@@ -218,6 +218,9 @@ def lean_upscaler(
     if runtime is None:
         return None
     count = choose_threads(threads).threads
-    fn = runtime_fn(runtime, record.onnx_path, count, record.scale)
+    try:
+        fn = runtime_fn(runtime, record.onnx_path, count, record.scale)
+    except Exception:  # noqa: BLE001 - an export the runtime cannot open: the PyTorch engine decides, with its note
+        return None
     model = LeanModel(name, record.arch, record.scale, record.context)
     return LeanUpscaler(model, fn, runtime, count, options, record.bytes_per_pixel)
