@@ -1,9 +1,11 @@
 """Honest timing for the benchmarks: contenders interleaved, best of N, the load average beside every figure.
 
 ``interleaved`` runs every contender once per round (so a load that comes and goes hits them alike) and keeps each
-one's best time with the load read right after it: the 1-minute load average and the cores other processes keep
-busy right then (:func:`realsr_cli.threads.others_load`: /proc/stat over 0.1 s minus this process's own time; the
-load average lags by minutes). ``ratio`` refuses to compare two figures whose others'
+one's best time with the load it ran under: the 1-minute load average read right after it, and the cores other
+processes kept busy *during* the run (:func:`realsr_cli.threads.others_since`: /proc/stat's busy time over the run
+minus this process's and its children's own; the load average lags by minutes, and a load read after the run
+missed a job that came and went during it: on 2026-12-04 one such job halved an eager PyTorch figure whose load,
+read after it, was 0.2). ``ratio`` refuses to compare two figures whose others'
 loads differ by more than :data:`MAX_LOAD_FACTOR` (on ``1 + load``, so that 0.1 and 0.3 both count as quiet).
 """
 
@@ -13,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from realsr_cli.threads import load_average, others_load
+from realsr_cli.threads import cpu_mark, load_average, others_load, others_since
 
 MAX_LOAD_FACTOR = 1.5
 
@@ -58,12 +60,16 @@ def best_of_rounds(
     on_run: Callable[[int, str, Figure], None] | None = None,
 ) -> dict[str, Figure]:
     """Best of ``repeats`` rounds for each contender, one run of each per round, every contender returning the
-    seconds to count (its own timer: a child process's inference, a per-photo share); the load is read right
-    after each run, and ``on_run(round, name, figure)`` sees every run."""
+    seconds to count (its own timer: a child process's inference, a per-photo share); the others' load is measured
+    over each run (child processes count as the run's own), and ``on_run(round, name, figure)`` sees every run."""
     best: dict[str, Figure] = {}
     for r in range(repeats):
         for name, fn in contenders.items():
-            fig = Figure(fn(), *read_load())
+            mark = cpu_mark(children=True)
+            seconds = fn()
+            during = others_since(mark, children=True)
+            load, after = read_load()
+            fig = Figure(seconds, load, after if during is None else during)
             if on_run is not None:
                 on_run(r, name, fig)
             if name not in best or fig.seconds < best[name].seconds:

@@ -78,6 +78,37 @@ def _sample() -> tuple[float, int, float]:
     return time.monotonic(), _busy_jiffies(), sum(os.times()[:2])
 
 
+@dataclass(frozen=True)
+class CpuMark:
+    """A point to measure the others' load from: the time, all CPUs' busy ticks, this process's CPU seconds (with
+    its waited-for children's when ``children``)."""
+
+    time: float
+    busy: int
+    own: float
+
+
+def cpu_mark(children: bool = False) -> CpuMark | None:
+    """Now, for :func:`others_since` (None where ``/proc/stat`` cannot be read)."""
+    try:
+        times = os.times()
+        own = times.user + times.system + ((times.children_user + times.children_system) if children else 0.0)
+        return CpuMark(time.monotonic(), _busy_jiffies(), own)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def others_since(mark: CpuMark | None, children: bool = False) -> float | None:
+    """Cores other processes kept busy on average since ``mark`` (all CPUs' busy time minus this process's own,
+    and its children's when ``children``, over the wall time), or None without a mark."""
+    now = cpu_mark(children)
+    if mark is None or now is None:
+        return None
+    elapsed = max(now.time - mark.time, 1e-3)
+    busy = (now.busy - mark.busy) / os.sysconf("SC_CLK_TCK")
+    return max(0.0, (busy - (now.own - mark.own)) / elapsed)
+
+
 def start_sampling() -> None:
     """Open ``busy_now``'s window now (the CLI does at start-up, so that the window is the imports' time, not an
     extra sleep); a no-op where ``/proc/stat`` cannot be read."""

@@ -125,3 +125,18 @@ def test_upscale_threads_option(cli, tmp_path) -> None:
         assert bad.exit_code == 1 and "--threads 0" in bad.output
     finally:
         torch.set_num_threads(before)
+
+
+def test_others_since_counts_a_child_process_as_own_only_when_asked() -> None:
+    """A run's own child (a benchmark's ``upscale`` process) is not another job's load."""
+    import subprocess
+    import sys
+
+    mark, plain = threads.cpu_mark(children=True), threads.cpu_mark(children=False)
+    subprocess.run(
+        [sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 0.6: pass"], check=True
+    )
+    with_children = threads.others_since(mark, children=True)
+    without = threads.others_since(plain, children=False)
+    assert with_children is not None and without is not None
+    assert without - with_children > 0.5  # the child kept about one core busy for the whole window
