@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +20,17 @@ def test_measure_best_of_runs_cpu():
     assert len(t.pass_seconds) == 3 and t.seconds_per_image == min(t.pass_seconds) > 0
     assert t.memory_kind == "cpu_peak_rss" and t.memory_bytes > 10 * 2**20
     assert 0 <= t.memory_increase_bytes <= t.memory_bytes
+
+
+def test_rss_peak_is_exact_where_linux_keeps_a_high_water_mark():
+    """With a sampler that only looks at the start, only the kernel's peak counter can see the transient."""
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("no /proc/self/clear_refs (not Linux)")
+    with RSSPeak(interval=60.0) as rss:
+        block = np.ones(96 * 2**20, dtype=np.uint8)
+        block[::4096] = 2
+        del block
+    assert rss.peak - rss.baseline > 64 * 2**20
 
 
 def test_rss_peak_sees_a_transient_allocation():

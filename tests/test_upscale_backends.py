@@ -69,13 +69,59 @@ def test_auto_without_runtimes_is_torch_silently(monkeypatch) -> None:
     assert notes == []
 
 
-def test_auto_skips_a_runtime_that_differs(monkeypatch) -> None:
+def _fake_runtimes(monkeypatch, tmp_path, difference: float, speeds: dict[str, float]) -> list[str]:
+    """Both runtimes "installed", opening with ``difference``, timed at ``speeds`` x PyTorch; returns the probes."""
+    timed: list[str] = []
     monkeypatch.setattr(backends, "installed", lambda runtime: True)
-    monkeypatch.setattr(onnx_cache, "exported_onnx", lambda model: "model.onnx")
-    monkeypatch.setattr(backends, "open_runtime", lambda m, runtime, t, onnx: Backend(runtime, lambda x: x, 3 / 255))
+    monkeypatch.setattr(backends, "choice_key", lambda threads: f"{threads} thread(s); fake runtimes")
+    monkeypatch.setattr(onnx_cache, "exported_onnx", lambda model: tmp_path / "model.onnx")
+    monkeypatch.setattr(backends, "open_runtime", lambda m, runtime, t, onnx: Backend(runtime, lambda x: x, difference))
+
+    def speedup(model, backend, threads):
+        timed.append(backend.name)
+        return speeds[backend.name]
+
+    monkeypatch.setattr(backends, "speedup", speedup)
+    return timed
+
+
+def test_auto_skips_a_runtime_that_differs(monkeypatch, tmp_path) -> None:
+    _fake_runtimes(monkeypatch, tmp_path, 3 / 255, {"openvino": 2.0, "onnxruntime": 2.0})
     notes: list[str] = []
     assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "torch"
     assert len(notes) == 2 and all("3.00/255" in n and "not used" in n for n in notes)
+
+
+def test_auto_takes_the_fastest_runtime_within_1_255(monkeypatch, tmp_path) -> None:
+    _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.3, "onnxruntime": 1.6})
+    notes: list[str] = []
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "onnxruntime"
+    assert notes == []
+
+
+def test_auto_keeps_pytorch_when_no_runtime_beats_it(monkeypatch, tmp_path) -> None:
+    """ONNX Runtime ran the default x4 model at 0.50-0.92x PyTorch's speed on the 2-core machines: a dev install,
+    which has ONNX Runtime (for the exporter's check) but not OpenVINO, must not be slowed down by it."""
+    _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.05, "onnxruntime": 0.84})
+    notes: list[str] = []
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "torch"
+    assert any("0.84x PyTorch's speed" in n for n in notes) and any("1.05x" in n for n in notes)
+
+
+def test_auto_measures_once_per_thread_count(monkeypatch, tmp_path) -> None:
+    timed = _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.5, "onnxruntime": 1.2})
+    assert select_backend(_toy(), "auto", CPU, 2).name == "openvino"
+    assert timed == ["openvino", "onnxruntime"]
+    assert select_backend(_toy(), "auto", CPU, 2).name == "openvino" and len(timed) == 2  # the recorded choice
+    assert select_backend(_toy(), "auto", CPU, 1).name == "openvino" and len(timed) == 4  # another thread count
+
+
+def test_speedup_times_the_runtime_against_pytorch() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = _toy()
+    ratio = backends.speedup(model, select_backend(model, "onnxruntime", CPU, 1), 1)
+    assert 0.01 < ratio < 100
 
 
 def test_auto_is_torch_where_runtimes_do_not_apply(monkeypatch) -> None:
@@ -137,12 +183,15 @@ def test_export_and_check_happen_once(monkeypatch) -> None:
     assert again.difference == first.difference
 
 
-def test_auto_prefers_openvino_when_it_matches() -> None:
+def test_auto_with_openvino_measures_and_records_its_choice() -> None:
     pytest.importorskip("openvino")
     pytest.importorskip("onnx")
-    notes: list[str] = []
-    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "openvino"
-    assert notes == []
+    from realsr_cli.models.onnx_index import recorded_choice
+
+    model = _toy()
+    chosen = select_backend(model, "auto", CPU, 1).name
+    key = backends.choice_key(1)
+    assert key is not None and recorded_choice(onnx_cache.exported_onnx(model), key) == chosen
 
 
 def test_cli_backend_in_report(cli, tmp_path) -> None:

@@ -207,3 +207,24 @@ def test_an_export_the_runtime_cannot_open_is_left_to_the_pytorch_engine(tmp_pat
     assert record is not None
     record.onnx_path.write_bytes(b"not an onnx file")
     assert lean_upscaler(str(path), _options(), "cpu", 1) is None
+
+
+def test_auto_follows_the_recorded_choice(tmp_path) -> None:
+    """``--backend auto`` is lean only where the PyTorch engine measured a runtime faster than PyTorch (for this
+    thread count and these installed runtimes); where PyTorch won, the PyTorch engine runs."""
+    from realsr_cli.models.onnx_index import record_choice
+    from realsr_cli.upscale.runtimes import choice_key
+
+    path = _model_file(tmp_path)
+    _recorded(path)
+    record = find_file_export(path)
+    key = choice_key(1)
+    assert record is not None and key is not None
+    auto = UpscaleOptions(backend="auto")
+    assert lean_upscaler(str(path), auto, "cpu", 1) is None  # not measured yet
+    record_choice(record.onnx_path, key, "torch")
+    assert lean_upscaler(str(path), auto, "cpu", 1) is None
+    record_choice(record.onnx_path, key, RUNTIME)
+    engine = lean_upscaler(str(path), auto, "cpu", 1)
+    assert engine is not None and engine.backend == f"{RUNTIME}, 1 thread"
+    assert lean_upscaler(str(path), auto, "cpu", 2) is None  # another thread count: not measured

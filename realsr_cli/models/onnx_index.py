@@ -1,7 +1,8 @@
 """The ONNX export cache's records, readable without torch: per export the runtimes' measured difference from
 PyTorch, and per model *file* which export it has and what the ``upscale`` engine needs to know of it.
 
-The exports themselves (``<models cache>/realsr-onnx/<key>.onnx``) are made by :mod:`realsr_cli.models.onnx_cache`
+Per export, also ``auto``'s choice: the fastest of PyTorch and the runtimes within 1/255, measured once per thread
+count and installed runtime versions. The exports themselves (``<models cache>/realsr-onnx/<key>.onnx``) are made by :mod:`realsr_cli.models.onnx_cache`
 from a loaded model, and named by a hash of its weights (which needs torch). So that a one-photo ``upscale`` can
 find the export of a model file without loading it (the lean engine, :mod:`realsr_cli.upscale.lean`), a run of the
 PyTorch engine that chose a runtime records ``by-file/<sha256 of the file>.json``: the export's name, the model's
@@ -54,6 +55,23 @@ def record_difference(onnx: Path, runtime: str, difference: float) -> None:
     with file_lock(onnx.with_suffix(".lock")):
         record = _read_json(_difference_path(onnx))
         record[runtime] = difference
+        atomic_write_json(_difference_path(onnx), record, overwrite=True)
+
+
+def recorded_choice(onnx: Path, key: str) -> str | None:
+    """``auto``'s recorded choice for this export under ``key`` (:func:`realsr_cli.upscale.runtimes.choice_key`):
+    a runtime's name or ``torch``."""
+    choices = _read_json(_difference_path(onnx)).get("auto")
+    value = choices.get(key) if isinstance(choices, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def record_choice(onnx: Path, key: str, choice: str) -> None:
+    """Remember ``auto``'s choice (measured once: the fastest of PyTorch and the runtimes within 1/255)."""
+    with file_lock(onnx.with_suffix(".lock")):
+        record = _read_json(_difference_path(onnx))
+        choices = record.get("auto")
+        record["auto"] = {**(choices if isinstance(choices, dict) else {}), key: choice}
         atomic_write_json(_difference_path(onnx), record, overwrite=True)
 
 

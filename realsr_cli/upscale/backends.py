@@ -4,14 +4,18 @@
 ``openvino`` and ``onnxruntime`` run the model's cached ONNX export (:mod:`realsr_cli.models.onnx_cache`) with
 that runtime on the CPU, in fp32, on the thread count PyTorch was given (:mod:`realsr_cli.threads`). Both are
 optional (the ``fast`` extra: ``pip install 'realsr-cli[fast]'``). ``auto``, the CLI default: PyTorch on CUDA; on
-the CPU the first of openvino, onnxruntime that is installed and whose output matches PyTorch's within 1/255 on
-small random images (measured once per export and runtime version, then recorded in the cache), else PyTorch,
-with a one-line note when a runtime was installed but not used. The tiling/upscale engine is the same whatever
+the CPU the fastest of PyTorch and the installed runtimes whose output matches PyTorch's within 1/255 on small
+random images (the difference measured once per export and runtime version, the speed once per export, thread
+count and installed versions, both recorded in the cache; a runtime must be ``MARGIN`` faster), with a one-line
+note, when it is measured, for a runtime installed but not used. The tiling/upscale engine is the same whatever
 the backend: it only swaps the model function.
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from realsr_cli.upscale.runtimes import (  # noqa: F401 - the runtime names, imp
     TOLERANCE,
     ArrayFn,
     check_backend_name,
+    choice_key,
     installed,
     onnxruntime_fn,
     openvino_fn,
@@ -37,6 +42,9 @@ from realsr_cli.upscale.runtimes import (  # noqa: F401 - the runtime names, imp
 )
 
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
+MARGIN = 1.1  # a runtime must beat PyTorch by this to be auto's choice (a speed-up within timing noise is none)
+SPEED_ROUNDS = 3
+SPEED_PROBE_S = 0.1  # a model slower than this on a 64 px probe is timed at 64 px, else at 128
 
 
 @dataclass
@@ -126,7 +134,7 @@ def select_backend(
     if device.type != "cpu" or compiled or runtime_ok(model):
         return Backend("torch")
     available = [runtime for runtime in RUNTIMES if installed(runtime)]
-    return _first_matching(model, available, threads, note) if available else Backend("torch")
+    return _fastest_matching(model, available, threads, note) if available else Backend("torch")
 
 
 def _explicit(
@@ -153,9 +161,12 @@ def _explicit(
     return backend
 
 
-def _first_matching(model: SRModel, runtimes: list[str], threads: int, note: Callable | None) -> Backend:
-    """``auto`` on the CPU: the first of ``runtimes`` within 1/255 of PyTorch, else torch (with a note)."""
+def _fastest_matching(model: SRModel, runtimes: list[str], threads: int, note: Callable | None) -> Backend:
+    """``auto`` on the CPU: the fastest of PyTorch and the ``runtimes`` within 1/255 of it (a runtime must beat
+    PyTorch by ``MARGIN``), measured once per export, thread count and installed runtime versions and recorded;
+    a note names each runtime not used and why, when it is measured."""
     from realsr_cli.models.onnx_cache import exported_onnx
+    from realsr_cli.models.onnx_index import record_choice, recorded_choice
 
     try:
         onnx = exported_onnx(model)
@@ -163,18 +174,83 @@ def _first_matching(model: SRModel, runtimes: list[str], threads: int, note: Cal
         if note:
             note(f"{model.name} cannot be exported to ONNX ({_brief(exc)}); running it on torch")
         return Backend("torch")
-    for runtime in runtimes:
-        try:
-            backend = open_runtime(model, runtime, threads, onnx)
-        except Exception as exc:  # noqa: BLE001 - a graph the runtime cannot take: the next one, or torch
-            if note:
-                note(f"{runtime} cannot run {model.name} ({_brief(exc)}); not used")
-            continue
-        if backend.difference <= TOLERANCE:
+    key = choice_key(threads)
+    choice = recorded_choice(onnx, key) if key else None
+    if choice == "torch":
+        return Backend("torch")
+    if choice in runtimes:
+        backend = _opened(model, choice, threads, onnx, note)
+        if backend is not None and backend.difference <= TOLERANCE:
             return backend
+    qualified: list[tuple[float, Backend]] = []
+    for runtime in runtimes:
+        backend = _opened(model, runtime, threads, onnx, note)
+        if backend is None:
+            continue
+        if backend.difference > TOLERANCE:
+            if note:
+                note(f"{runtime} differs from PyTorch by {backend.difference * 255:.2f}/255 on {model.name}; not used")
+            continue
+        ratio = speedup(model, backend, threads)
+        if ratio >= MARGIN:
+            qualified.append((ratio, backend))
+        elif note:
+            note(f"{runtime} runs {model.name} at {ratio:.2f}x PyTorch's speed here; not used")
+    best = max(qualified, key=lambda pair: pair[0])[1] if qualified else Backend("torch")
+    if key:
+        record_choice(onnx, key, best.name)
+    return best
+
+
+def _opened(model: SRModel, runtime: str, threads: int, onnx: Path, note: Callable | None) -> Backend | None:
+    try:
+        return open_runtime(model, runtime, threads, onnx)
+    except Exception as exc:  # noqa: BLE001 - a graph the runtime cannot take: the next one, or torch
         if note:
-            note(f"{runtime} differs from PyTorch by {backend.difference * 255:.2f}/255 on {model.name}; not used")
-    return Backend("torch")
+            note(f"{runtime} cannot run {model.name} ({_brief(exc)}); not used")
+        return None
+
+
+def speedup(model: SRModel, backend: Backend, threads: int) -> float:
+    """PyTorch's time over the runtime's on one probe image, as ``upscale`` would run each (PyTorch in channels-last
+    where that helps): a warm-up each, then best of ``SPEED_ROUNDS`` interleaved. The probe is 128 px a side, 64
+    for a model that takes over 0.1 s at 64 (an RRDBNet: the measurement stays a few seconds, once per model)."""
+    from realsr_cli.models.onnx_cache import size_step
+    from realsr_cli.models.onnx_export import random_image
+
+    probe_fn = backend.fn
+    assert probe_fn is not None
+    step = size_step(model)
+    module = model.module
+    last = channels_last_helps(model, torch.device("cpu"))
+    if last:
+        module = copy.deepcopy(module).to(memory_format=torch.channels_last)
+    gen = torch.Generator().manual_seed(0)
+    small = random_image(16 * step, 16 * step, gen)
+
+    def eager(x: torch.Tensor) -> Callable[[], object]:
+        x = x.contiguous(memory_format=torch.channels_last) if last else x
+
+        def run() -> object:
+            with torch.inference_mode():
+                return module(x)
+
+        return run
+
+    start = time.perf_counter()
+    eager(small)()
+    size = 16 if time.perf_counter() - start > SPEED_PROBE_S else 32
+    x = small if size == 16 else random_image(size * step, size * step, gen)
+    contenders = {"torch": eager(x), "runtime": lambda: probe_fn(x)}
+    best = {name: math.inf for name in contenders}
+    for fn in contenders.values():
+        fn()
+    for _ in range(SPEED_ROUNDS):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best["torch"] / max(best["runtime"], 1e-9)
 
 
 def _brief(exc: BaseException) -> str:

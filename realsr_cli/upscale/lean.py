@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from realsr_cli.errors import RealSRError
-from realsr_cli.models.onnx_index import FileExport, find_file_export, recorded_difference, save_file_export
+from realsr_cli.models.onnx_index import (
+    FileExport,
+    find_file_export,
+    recorded_choice,
+    recorded_difference,
+    save_file_export,
+)
 from realsr_cli.threads import choose_threads
 from realsr_cli.upscale.engine import PixelEngine, output_problem
 from realsr_cli.upscale.options import UpscaleOptions
@@ -37,6 +43,7 @@ from realsr_cli.upscale.runtimes import (
     RUNTIMES,
     TOLERANCE,
     ArrayFn,
+    choice_key,
     installed,
     runtime_fn,
     runtime_version,
@@ -175,19 +182,24 @@ def remember_for_lean(spec: str, scale: int | None, engine: Any) -> None:
         pass
 
 
-def _runtime(record: FileExport, backend: str) -> str | None:
-    """The runtime ``backend`` means for this export: the one asked for, or auto's first installed one; only when
-    its recorded difference from PyTorch for the installed version is within 1/255 (else the PyTorch engine
-    decides, with its notes)."""
-    wanted = [backend] if backend in RUNTIMES else [r for r in RUNTIMES if installed(r)][:1]
-    if not wanted or not installed(wanted[0]):
+def _runtime(record: FileExport, backend: str, threads: int) -> str | None:
+    """The runtime ``backend`` means for this export: the one asked for, or ``auto``'s recorded choice for this
+    thread count and these installed runtimes (None: PyTorch, or not measured yet); only when its recorded
+    difference from PyTorch for the installed version is within 1/255 (else the PyTorch engine decides, with its
+    notes)."""
+    if backend in RUNTIMES:
+        wanted: str | None = backend
+    else:
+        key = choice_key(threads)
+        wanted = recorded_choice(record.onnx_path, key) if key else None
+    if wanted not in RUNTIMES or not installed(wanted):
         return None
     try:
-        version = runtime_version(wanted[0])
+        version = runtime_version(wanted)
     except ImportError:
         return None
     difference = recorded_difference(record.onnx_path, version)
-    return wanted[0] if difference is not None and difference <= TOLERANCE else None
+    return wanted if difference is not None and difference <= TOLERANCE else None
 
 
 def lean_upscaler(
@@ -214,10 +226,10 @@ def lean_upscaler(
         return None
     if options.scale not in (None, record.scale) or options.outscale not in (None, record.scale):
         return None
-    runtime = _runtime(record, options.backend)
+    count = choose_threads(threads).threads
+    runtime = _runtime(record, options.backend, count)
     if runtime is None:
         return None
-    count = choose_threads(threads).threads
     try:
         fn = runtime_fn(runtime, record.onnx_path, count, record.scale)
     except Exception:  # noqa: BLE001 - an export the runtime cannot open: the PyTorch engine decides, with its note

@@ -61,6 +61,29 @@ def runtime_version(runtime: str) -> str:
     return f"{runtime} {importlib.import_module(runtime).__version__}"
 
 
+def installed_versions() -> str | None:
+    """The installed runtimes and their distributions' versions (``openvino 2026.4.0, onnxruntime 1.32.0``), read
+    without importing them: part of the key under which ``auto``'s choice is recorded; None when an installed
+    runtime's distribution cannot be named (then nothing recorded can be trusted to be about it)."""
+    from importlib import metadata
+
+    found = []
+    for runtime in RUNTIMES:
+        if not installed(runtime):
+            continue
+        try:
+            found.append(f"{runtime} {metadata.version(runtime)}")
+        except metadata.PackageNotFoundError:  # e.g. onnxruntime-gpu provides the module under another name
+            return None
+    return ", ".join(found)
+
+
+def choice_key(threads: int) -> str | None:
+    """The key of ``auto``'s recorded choice: the thread count and the installed runtimes' versions."""
+    versions = installed_versions()
+    return None if versions is None else f"{threads} thread(s); {versions or 'no runtime'}"
+
+
 def onnxruntime_fn(onnx: Path, threads: int) -> ArrayFn:
     """ONNX Runtime (CPU execution provider) on ``threads`` intra-op threads."""
     import onnxruntime as ort
