@@ -11,11 +11,13 @@
 3. Time to first output: ``python -m realsr_cli upscale photo.png out.png`` in a fresh process (export cache
    and bytecode warm) against the model's own inference time on that photo (warm, in a child process of its own);
    both on the thread count the rule gives when this part starts.
+4. A folder of photos (:func:`bench_files`): ``upscale`` with ``--backend torch`` against the default, each an
+   ``upscale`` process, the batch's own time from its ``--json`` report: the output MP/s a user's folder gets.
 
 A ratio is printed only when the two figures' loads are alike (:mod:`benchmarks.interleave`). Environment:
 ``REALSR_BENCH_REPEATS`` (best of, default 3), ``REALSR_BENCH_DEFAULT_SIZE`` (256), ``REALSR_BENCH_RRDB_SIZE``
-(64), ``REALSR_BENCH_PHOTO_SIZE`` (1024), ``REALSR_BENCH_BURNERS`` (cores // 2, at least 1), ``REALSR_BENCH_LOAD=0``
-skips the under-load part, ``REALSR_BENCH_LOAD_WAIT`` (seconds to wait for the load average, default 120).
+(64), ``REALSR_BENCH_PHOTO_SIZE`` (1024), ``REALSR_BENCH_FILES_SIZE`` (384), ``REALSR_BENCH_BURNERS`` (cores // 2,
+at least 1), ``REALSR_BENCH_LOAD=0`` skips the under-load part, ``REALSR_BENCH_LOAD_WAIT`` (seconds to wait for the load average, default 120).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from realsr_cli.upscale.pipeline import UpscaleOptions, Upscaler
 
 REPO = Path(__file__).resolve().parents[1]
 QUIET_LOAD = 0.5  # others' load above which the "quiet" figures are not quiet
+PHOTOS = 4  # the folder of part 4
 
 
 def _env_int(name: str, default: int) -> int:
@@ -178,10 +181,10 @@ def bench_under_load(quiet: dict[str, tuple[Figure, Figure]], repeats: int) -> N
             proc.join()
 
 
-def _write_photo(path: Path, size: int) -> np.ndarray:
+def _write_photo(path: Path, size: int, seed: int = 3) -> np.ndarray:
     from realsr_cli.io.images import from_float, write_image
 
-    img = random_image(size, size, torch.Generator().manual_seed(3))[0].permute(1, 2, 0).numpy()
+    img = random_image(size, size, torch.Generator().manual_seed(seed))[0].permute(1, 2, 0).numpy()
     pixels = from_float(img, np.uint8)
     write_image(path, pixels)
     return pixels
@@ -245,6 +248,61 @@ def bench_first_output(repeats: int) -> None:
     print(f"  process / inference: {ratio(model, first)} (target <= 1.5x)", flush=True)
 
 
+def _upscale_run(
+    folder: Path, out: Path, options: list[str], env: dict[str, str], reports: dict[str, dict], key: str
+) -> Callable[[], float]:
+    """One ``upscale`` process on ``folder``; returns the batch's seconds from its report (kept in ``reports``)."""
+    report = out.with_suffix(".json")
+    command = [sys.executable, "-m", "realsr_cli", "upscale", str(folder), str(out), "-q", "--overwrite"]
+    command += ["--json", str(report), *options]
+
+    def run() -> float:
+        subprocess.run(command, env=env, cwd=REPO, check=True)
+        reports[key] = json.loads(report.read_text())
+        return float(reports[key]["seconds"])
+
+    return run
+
+
+def bench_files(repeats: int) -> None:
+    """Part 4: what a user's folder of photos gets, each side an ``upscale`` process on the same folder of
+    ``PHOTOS`` photos: ``--backend torch`` (PyTorch eager, channels-last, the thread rule's count) against the
+    default (``auto``), for the default model (``REALSR_BENCH_FILES_SIZE`` px photos) and RRDBNet (a quarter of
+    that, as a model file of the benchmark's weights). The figure is the batch's own time from the ``--json``
+    report (first read to last write: every photo's model pass, pixels and PNG), not the process start-up."""
+    from realsr_cli.models.checkpoint import save_model
+
+    size = _env_int("REALSR_BENCH_FILES_SIZE", 384)
+    unset = ("REALSR_BACKEND", "REALSR_THREADS", "OMP_NUM_THREADS", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    rule = choose_threads().threads
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(0)
+        rrdb = save_model(
+            Path(tmp) / "rrdbnet.pt", build_arch("rrdbnet", scale=4), arch="rrdbnet", arch_args={}, scale=4
+        )
+        for model, name, side in (("default", "default x4", size), (str(rrdb), "rrdbnet (23 blocks)", size // 4)):
+            folder = Path(tmp) / f"photos{side}"
+            folder.mkdir(exist_ok=True)
+            for i in range(PHOTOS):
+                _write_photo(folder / f"p{i}.png", side, seed=10 + i)
+            reports: dict[str, dict] = {}
+            base = ["-m", model, "--threads", str(rule)]
+            runs = {
+                key: _upscale_run(folder, Path(tmp) / key, [*base, *extra], env, reports, key)
+                for key, extra in (("torch", ["--backend", "torch"]), ("default", []))
+            }
+            for run in runs.values():
+                run()  # warm: exports, auto's measurement, bytecode
+            best = best_of_rounds(runs, repeats)
+            mp_out = reports["default"]["megapixels_out"]
+            print(f"\na folder of {PHOTOS} photos, {side}x{side}, {name}, {rule} thread(s), best of {repeats}")
+            for key, fig in best.items():
+                label = f"--backend torch ({reports[key]['backend']})" if key == "torch" else reports[key]["backend"]
+                print(f"  {key:<8} {label:<36} {mp_out / fig.seconds:>7.3f} out MP/s  ({fig.label()})")
+            print(f"  default / torch: {ratio(best['default'], best['torch'])} (target >= 1.5x)", flush=True)
+
+
 def main() -> None:
     repeats = _env_int("REALSR_BENCH_REPEATS", 3)
     print(f"torch {torch.__version__}, {affinity_cores()} cores; {read_load()[0]:.2f} load at start")
@@ -252,6 +310,7 @@ def main() -> None:
     if os.environ.get("REALSR_BENCH_LOAD", "1") != "0":
         bench_under_load(quiet, repeats)
     bench_first_output(repeats)
+    bench_files(repeats)
     torch.set_num_threads(affinity_cores())
 
 

@@ -3,8 +3,8 @@
 Runtime: warm-up forward(s) first, then ``runs`` consecutive passes over all inputs; each pass gives the mean seconds
 per image and the best (minimum) pass is reported; CUDA is synchronised before reading the clock.
 Memory: on CUDA ``torch.cuda.max_memory_allocated`` over the timed passes (the challenge's number); on CPU the peak
-resident set size (RSS, from /proc/self/statm sampled every millisecond in a thread, falling back to ``ru_maxrss``)
-during the timed passes, reported together with its increase over the RSS just before them.
+resident set size (RSS: Linux's peak counter ``VmHWM``, reset before the passes, with /proc/self/statm sampled every
+millisecond in a thread beside it, and ``ru_maxrss`` where neither exists) during the timed passes, reported together with its increase over the RSS just before them.
 """
 
 from __future__ import annotations
