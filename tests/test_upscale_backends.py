@@ -72,6 +72,7 @@ def test_auto_without_runtimes_is_torch_silently(monkeypatch) -> None:
 def _fake_runtimes(monkeypatch, tmp_path, difference: float, speeds: dict[str, float]) -> list[str]:
     """Both runtimes "installed", opening with ``difference``, timed at ``speeds`` x PyTorch; returns the probes."""
     timed: list[str] = []
+    tmp_path.mkdir(parents=True, exist_ok=True)
     monkeypatch.setattr(backends, "installed", lambda runtime: True)
     monkeypatch.setattr(backends, "choice_key", lambda threads: f"{threads} thread(s); fake runtimes")
     monkeypatch.setattr(onnx_cache, "exported_onnx", lambda model: tmp_path / "model.onnx")
@@ -92,25 +93,28 @@ def test_auto_skips_a_runtime_that_differs(monkeypatch, tmp_path) -> None:
     assert len(notes) == 2 and all("3.00/255" in n and "not used" in n for n in notes)
 
 
-def test_auto_takes_the_fastest_runtime_within_1_255(monkeypatch, tmp_path) -> None:
+def test_auto_takes_the_first_runtime_not_slower_than_pytorch(monkeypatch, tmp_path) -> None:
     _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.3, "onnxruntime": 1.6})
     notes: list[str] = []
-    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "onnxruntime"
-    assert notes == ["openvino runs toy at 1.30x PyTorch's speed here, onnxruntime 1.60x; not used"]
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "openvino"
+    assert notes == []
+    _fake_runtimes(monkeypatch, tmp_path / "other", 0.0, {"openvino": 0.5, "onnxruntime": 0.95})
+    assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "onnxruntime"  # within timing noise
+    assert notes == ["openvino runs toy at 0.50x PyTorch's speed here; not used"]
 
 
-def test_auto_keeps_pytorch_when_no_runtime_beats_it(monkeypatch, tmp_path) -> None:
-    """ONNX Runtime ran the default x4 model at 0.50-0.92x PyTorch's speed on the 2-core machines: a dev install,
-    which has ONNX Runtime (for the exporter's check) but not OpenVINO, must not be slowed down by it."""
-    _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.05, "onnxruntime": 0.84})
+def test_auto_keeps_pytorch_when_the_runtimes_are_slower(monkeypatch, tmp_path) -> None:
+    """A runtime clearly slower than PyTorch on this machine (ONNX Runtime ran the default x4 model at 0.50x
+    PyTorch in one benchmark run) must not slow a run down because it is installed."""
+    _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 0.85, "onnxruntime": 0.5})
     notes: list[str] = []
     assert select_backend(_toy(), "auto", CPU, 1, note=notes.append).name == "torch"
-    assert any("0.84x PyTorch's speed" in n for n in notes) and any("1.05x" in n for n in notes)
+    assert any("0.50x PyTorch's speed" in n for n in notes) and any("0.85x" in n for n in notes)
     assert len(notes) == 2
 
 
 def test_auto_measures_once_per_thread_count(monkeypatch, tmp_path) -> None:
-    timed = _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.5, "onnxruntime": 1.2})
+    timed = _fake_runtimes(monkeypatch, tmp_path, 0.0, {"openvino": 1.5, "onnxruntime": 1.7})
     assert select_backend(_toy(), "auto", CPU, 2).name == "openvino"
     assert timed == ["openvino", "onnxruntime"]
     assert select_backend(_toy(), "auto", CPU, 2).name == "openvino" and len(timed) == 2  # the recorded choice

@@ -4,10 +4,10 @@
 ``openvino`` and ``onnxruntime`` run the model's cached ONNX export (:mod:`realsr_cli.models.onnx_cache`) with
 that runtime on the CPU, in fp32, on the thread count PyTorch was given (:mod:`realsr_cli.threads`). Both are
 optional (the ``fast`` extra: ``pip install 'realsr-cli[fast]'``). ``auto``, the CLI default: PyTorch on CUDA; on
-the CPU the fastest of PyTorch and the installed runtimes whose output matches PyTorch's within 1/255 on small
-random images (the difference measured once per export and runtime version, the speed once per export, thread
-count and installed versions, both recorded in the cache; a runtime must be ``MARGIN`` faster), with a one-line
-note, when it is measured, for a runtime installed but not used. The tiling/upscale engine is the same whatever
+the CPU the first of openvino, onnxruntime that is installed, whose output matches PyTorch's within 1/255 on
+small random images (measured once per export and runtime version) and that is not clearly slower than PyTorch
+(``FLOOR``; timed once per export, thread count and installed versions), both recorded in the cache; else
+PyTorch, with a one-line note, when it is decided, for a runtime installed but not used. The tiling/upscale engine is the same whatever
 the backend: it only swaps the model function.
 """
 
@@ -43,7 +43,7 @@ from realsr_cli.upscale.runtimes import (  # noqa: F401 - the runtime names, imp
 )
 
 ModelFn = Callable[[torch.Tensor], torch.Tensor]
-MARGIN = 1.1  # a runtime must beat PyTorch by this to be auto's choice (a speed-up within timing noise is none)
+FLOOR = 0.9  # auto leaves a runtime measured below this x PyTorch's speed (a margin for the timing's noise)
 SPEED_ROUNDS = 5
 SPEED_PASS_S = 0.2  # the PyTorch pass the speed probe is sized for (speedups)
 
@@ -135,7 +135,7 @@ def select_backend(
     if device.type != "cpu" or compiled or runtime_ok(model):
         return Backend("torch")
     available = [runtime for runtime in RUNTIMES if installed(runtime)]
-    return _fastest_matching(model, available, threads, note) if available else Backend("torch")
+    return _auto_runtime(model, available, threads, note) if available else Backend("torch")
 
 
 def _explicit(
@@ -162,10 +162,10 @@ def _explicit(
     return backend
 
 
-def _fastest_matching(model: SRModel, runtimes: list[str], threads: int, note: Callable | None) -> Backend:
-    """``auto`` on the CPU: the fastest of PyTorch and the ``runtimes`` within 1/255 of it (a runtime must beat
-    PyTorch by ``MARGIN``), measured once per export, thread count and installed runtime versions and recorded;
-    a note names each runtime not used and why, when it is measured."""
+def _auto_runtime(model: SRModel, runtimes: list[str], threads: int, note: Callable | None) -> Backend:
+    """``auto`` on the CPU: the first of ``runtimes`` (``RUNTIMES``' order) within 1/255 of PyTorch and not clearly
+    slower than it (``FLOOR``), else PyTorch; decided once per export, thread count and installed runtime versions
+    and recorded; a note names each runtime not used and why, when it is decided."""
     from realsr_cli.models.onnx_cache import exported_onnx
     from realsr_cli.models.onnx_index import record_choice, recorded_choice
 
@@ -194,14 +194,10 @@ def _fastest_matching(model: SRModel, runtimes: list[str], threads: int, note: C
             continue
         matching.append(backend)
     ratios = speedups(model, matching, threads) if matching else {}
-    fastest = max(matching, key=lambda b: ratios[b.name], default=None)
-    best = fastest if fastest is not None and ratios[fastest.name] >= MARGIN else Backend("torch")
+    best = next((b for b in matching if ratios[b.name] >= FLOOR), Backend("torch"))
     for backend in matching:
-        if backend is not best and note:
-            faster = "" if best.name == "torch" else f", {best.name} {ratios[best.name]:.2f}x"
-            note(
-                f"{backend.name} runs {model.name} at {ratios[backend.name]:.2f}x PyTorch's speed here{faster}; not used"
-            )
+        if ratios[backend.name] < FLOOR and note:
+            note(f"{backend.name} runs {model.name} at {ratios[backend.name]:.2f}x PyTorch's speed here; not used")
     if key:
         record_choice(onnx, key, best.name)
     return best
