@@ -16,6 +16,7 @@ import torch
 
 from realsr_cli.archs import build_arch
 from realsr_cli.io.images import read_image, write_image
+from realsr_cli.models.cache import sha256_of
 from realsr_cli.models.checkpoint import save_model
 from realsr_cli.models.onnx_index import FileExport, find_file_export, record_difference, save_file_export
 from realsr_cli.models.specs import DEFAULT_ENV, default_model_path
@@ -96,7 +97,7 @@ def test_the_record_names_the_export_and_follows_the_file(tmp_path) -> None:
     path = _model_file(tmp_path)
     assert lean_upscaler(str(path), _options(), "cpu", 1) is None  # no PyTorch run on this model yet
     engine = _recorded(path)
-    record = find_file_export(path)
+    record = find_file_export(sha256_of(path))
     assert record is not None and record.onnx_path.is_file()
     assert (record.arch, record.scale, record.in_channels, record.context) == ("srvggnet-compact", 2, 3, 0)
     assert record.bytes_per_pixel == pytest.approx(activation_bytes_per_pixel(engine.models[0].module, 3))
@@ -139,7 +140,7 @@ def test_what_needs_torch_goes_to_the_pytorch_engine(tmp_path, monkeypatch, chan
 def test_a_runtime_off_by_more_than_1_255_is_left_to_the_pytorch_engine(tmp_path) -> None:
     path = _model_file(tmp_path)
     _recorded(path)
-    record = find_file_export(path)
+    record = find_file_export(sha256_of(path))
     assert record is not None
     record_difference(record.onnx_path, runtime_version(RUNTIME), 2.0 / 255.0)
     assert lean_upscaler(str(path), _options(), "cpu", 1) is None
@@ -153,7 +154,7 @@ def test_a_builtin_name_is_lean_only_where_it_ran_without_a_per_photo_strength(t
     onnx.parent.mkdir(parents=True)
     onnx.write_bytes(b"not read here")
     record = FileExport("x.onnx", "srvggnet-compact", 2, 3, 3, 0, 100.0, plain=[f"default@2+${DEFAULT_ENV}"])
-    save_file_export(shipped, record)
+    save_file_export(sha256_of(shipped), record)
     record_difference(onnx, runtime_version(RUNTIME), 0.0)
     assert lean_upscaler("default", _options(scale=2), "cpu", 1) is None
     monkeypatch.setattr(lean, "runtime_fn", lambda *a: lambda x: x)
@@ -164,7 +165,7 @@ def test_a_builtin_name_is_lean_only_where_it_ran_without_a_per_photo_strength(t
 def test_x2_default_with_its_per_photo_strength_records_nothing(tmp_path) -> None:
     engine = build_upscaler("default", CPU, _options(scale=2))
     assert type(engine).__name__ == "AutoDenoiseUpscaler"
-    assert find_file_export(default_model_path(2)) is None
+    assert find_file_export(sha256_of(default_model_path(2))) is None
 
 
 def test_unusable_outputs_are_named() -> None:
@@ -203,7 +204,7 @@ def test_a_one_photo_upscale_does_not_import_torch_once_the_export_is_recorded(t
 def test_an_export_the_runtime_cannot_open_is_left_to_the_pytorch_engine(tmp_path) -> None:
     path = _model_file(tmp_path)
     _recorded(path)
-    record = find_file_export(path)
+    record = find_file_export(sha256_of(path))
     assert record is not None
     record.onnx_path.write_bytes(b"not an onnx file")
     assert lean_upscaler(str(path), _options(), "cpu", 1) is None
@@ -217,7 +218,7 @@ def test_auto_follows_the_recorded_choice(tmp_path) -> None:
 
     path = _model_file(tmp_path)
     _recorded(path)
-    record = find_file_export(path)
+    record = find_file_export(sha256_of(path))
     key = choice_key(1)
     assert record is not None and key is not None
     auto = UpscaleOptions(backend="auto")

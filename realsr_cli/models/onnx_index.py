@@ -99,13 +99,17 @@ def _file_record_path(digest: str) -> Path:
     return onnx_dir() / BY_FILE / f"{digest}.json"
 
 
-def find_file_export(model_path: Path) -> FileExport | None:
-    """The record of ``model_path``'s export (by the file's sha256), when one of this version exists and its
-    export is still there; else None."""
+def file_digest(model_path: Path) -> str | None:
+    """The key of a model file's record: its sha256 (None when it cannot be read)."""
     try:
-        digest = sha256_of(model_path)
+        return sha256_of(model_path)
     except OSError:
         return None
+
+
+def find_file_export(digest: str) -> FileExport | None:
+    """The record of the model file with sha256 ``digest`` (:func:`file_digest`), when one of this version exists
+    and its export is still there; else None."""
     raw = _read_json(_file_record_path(digest))
     try:
         record = FileExport(**raw)
@@ -116,9 +120,10 @@ def find_file_export(model_path: Path) -> FileExport | None:
     return record
 
 
-def save_file_export(model_path: Path, record: FileExport) -> None:
-    """Record ``model_path``'s export (merging the built-in names of an existing record of the same export)."""
-    path = _file_record_path(sha256_of(model_path))
+def save_file_export(digest: str, record: FileExport) -> None:
+    """Record the export of the model file with sha256 ``digest`` (merging the built-in names of an existing record
+    of the same export)."""
+    path = _file_record_path(digest)
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.with_suffix(".lock")):
         old = _read_json(path)

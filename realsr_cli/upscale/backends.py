@@ -55,6 +55,7 @@ class Backend:
     name: str
     fn: ModelFn | None = None
     difference: float = 0.0  # largest |runtime - PyTorch| measured on the check images (torch itself: 0)
+    onnx: Path | None = None  # the export a runtime runs
 
 
 def channels_last_helps(model: SRModel, device: torch.device) -> bool:
@@ -106,7 +107,7 @@ def open_runtime(model: SRModel, runtime: str, threads: int, onnx: Path | None =
     if difference is None:
         difference = max_difference(model, fn)
         record_difference(onnx, version, difference)
-    return Backend(runtime, fn, difference)
+    return Backend(runtime, fn, difference, onnx)
 
 
 def runtime_ok(model: SRModel) -> str | None:

@@ -31,6 +31,7 @@ import numpy as np
 from realsr_cli.errors import RealSRError
 from realsr_cli.models.onnx_index import (
     FileExport,
+    file_digest,
     find_file_export,
     recorded_choice,
     recorded_difference,
@@ -152,32 +153,32 @@ def remember_for_lean(spec: str, scale: int | None, engine: Any) -> None:
     """After the PyTorch engine chose a runtime for ``spec`` alone (no strength, ensemble or interpolation), record
     its export for the lean engine (:class:`realsr_cli.models.onnx_index.FileExport`); a cache that cannot be
     written only costs later runs their speed."""
-    if len(engine.models) != 1 or engine.backends[0].fn is None:
+    onnx = engine.backends[0].onnx if len(engine.models) == 1 else None
+    local = _local_model(spec, scale) if onnx is not None else None
+    if onnx is None or local is None:
         return
-    local = _local_model(spec, scale)
-    if local is None:
-        return
-    from realsr_cli.models.onnx_cache import exported_onnx
     from realsr_cli.upscale.tiling import activation_bytes_per_pixel
 
     path, _, builtin = local
     model = engine.models[0]
+    digest = file_digest(path)
+    if digest is None:
+        return
+    found = find_file_export(digest)
+    if found is not None and found.onnx == onnx.name and (builtin is None or builtin in found.plain):
+        return
+    record = FileExport(
+        onnx=onnx.name,
+        arch=model.arch,
+        scale=model.scale,
+        in_channels=model.in_channels,
+        out_channels=model.out_channels,
+        context=model.context,
+        bytes_per_pixel=activation_bytes_per_pixel(model.module, model.in_channels),
+        plain=[builtin] if builtin else [],
+    )
     try:
-        onnx = exported_onnx(model)
-        found = find_file_export(path)
-        if found is not None and found.onnx == onnx.name and (builtin is None or builtin in found.plain):
-            return
-        record = FileExport(
-            onnx=onnx.name,
-            arch=model.arch,
-            scale=model.scale,
-            in_channels=model.in_channels,
-            out_channels=model.out_channels,
-            context=model.context,
-            bytes_per_pixel=activation_bytes_per_pixel(model.module, model.in_channels),
-            plain=[builtin] if builtin else [],
-        )
-        save_file_export(path, record)
+        save_file_export(digest, record)
     except OSError:
         pass
 
@@ -219,7 +220,8 @@ def lean_upscaler(
     if local is None:
         return None
     path, name, builtin = local
-    record = find_file_export(path)
+    digest = file_digest(path)
+    record = find_file_export(digest) if digest else None
     if record is None or (builtin is not None and builtin not in record.plain):
         return None
     if record.in_channels != 3 or record.out_channels != 3:
