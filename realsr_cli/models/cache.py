@@ -25,12 +25,17 @@ CHUNK = 1 << 20
 
 def cache_dir() -> Path:
     """torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``), where torchvision downloads to: torch's own
-    answer once torch is imported (it honours ``torch.hub.set_dir``), else the same rule without importing it
-    (``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``; then ``hub``)."""
+    answer once torch is imported (it honours ``torch.hub.set_dir``), else :func:`hub_checkpoints` (no import)."""
     if "torch" in sys.modules:
         import torch.hub
 
         return Path(torch.hub.get_dir()) / "checkpoints"
+    return hub_checkpoints()
+
+
+def hub_checkpoints() -> Path:
+    """torch hub's rule without torch: ``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``;
+    then ``hub/checkpoints``."""
     cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
     home = os.path.expanduser(os.environ.get("TORCH_HOME", os.path.join(cache, "torch")))
     return Path(home) / "hub" / "checkpoints"
