@@ -7,12 +7,15 @@ sigma 1 to 15, an ISP). Source photos: the camera applied to full-size ../shared
 LR px, as the zoo's), four photos a camera; the noise model is fitted by ``learn-degradation``'s own code
 (``noise_model.block_stats`` + ``fit_camera_model``).
 
-**Truth**: the per-channel std of a flat grey HR image of level ``mu`` taken through the whole camera (blur,
-resize, noise, ISP, JPEG), pixels 8 from the border, mean of four draws: the noise *in the files*, what
-``model.json`` describes. Two estimates of it:
+**Truth**: the per-channel noise std at brightness ``mu`` in the camera's files, what ``model.json`` describes:
+flat grey HR cards of the levels ``mu - 8, mu - 6, ..., mu + 8`` (``SPREAD``) taken through the whole camera
+(blur, resize, noise, ISP, JPEG), four draws a level, pixels 8 from the border, the root of their mean variance.
+A noise-level function describes the blocks *around* a brightness (the fit's bins are 16 grey levels wide); one
+card at exactly ``mu`` measured an aliasing phase of JPEG's DC quantiser and 8-bit rounding with faint noise
+(``soft-jpeg``: 0.72 to 1.11 over the cards 120-136). Two estimates of it:
 - *fitted*: the model's own level at ``mu`` (``learn-degradation``'s measurement);
 - *pairs*: what ``make-pairs`` delivers: the model's noise (its levels and colour correlation) added to flat grey
-  LR of level ``mu``, its line compensated for the JPEG at the camera's median quality (``compensate_model``: the
+  LR of the same levels, its line compensated for the JPEG at the camera's median quality (``compensate_model``: the
   gain measured at five grey levels) and compressed at that quality, as ``make-pairs`` does (kernel -> noise ->
   JPEG). On flat areas JPEG removes much of the noise (sigma 5 -> 1.6 at quality 50-65), so this round trip is
   where a wrong gain shows.
@@ -50,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "hr-train"
 SOURCES = range(17, 21)
 LEVELS = (64.0, 128.0, 192.0)
+SPREAD = np.arange(-8.0, 9.0, 2.0)  # each level is measured on cards of these offsets: a 16-grey bin, as the fit's
 TOLERANCE = 0.15
 ZOO = ROOT / "benchmarks" / "cameras"
 HELD_OUT = ("webcam", "action-cam", "dslr")
@@ -91,14 +95,17 @@ def cameras() -> dict[str, Degradation]:
 
 
 def true_sigma(camera: Degradation, level: float, draws: int = 4, side: int = 512) -> np.ndarray:
-    """Per-channel std (0-255) of a flat ``level`` grey HR image through the whole camera (see the docstring)."""
+    """Per-channel noise std (0-255) at brightness ``level`` in the camera's files (see the docstring): flat grey
+    HR cards of the levels ``level + SPREAD`` taken through the whole camera, pixels 8 from the border, ``draws``
+    cards a level; the root of the mean of their variances."""
     rng = np.random.default_rng(1)
-    out = []
-    for _ in range(draws):
-        hr = torch.full((1, 3, side, side), level / 255.0)
-        lr = camera.apply(hr, camera.sample(rng, (3, side, side), 4))[0].numpy() * 255.0
-        out.append(lr[:, 8:-8, 8:-8].reshape(3, -1).std(1))
-    return np.mean(out, 0)
+    var = []
+    for grey in level + SPREAD:
+        for _ in range(draws):
+            hr = torch.full((1, 3, side, side), float(grey) / 255.0)
+            lr = camera.apply(hr, camera.sample(rng, (3, side, side), 4))[0].numpy() * 255.0
+            var.append(lr[:, 8:-8, 8:-8].reshape(3, -1).var(1))
+    return np.sqrt(np.mean(var, 0))
 
 
 def source_photos() -> list[torch.Tensor]:
@@ -183,10 +190,13 @@ def pair_sigma(model: NoiseModel, quality: int | None, side: int = 512) -> tuple
     gen = torch.Generator().manual_seed(2)
     out = []
     for mu in LEVELS:
-        x = torch.full((1, 3, side, side), mu / 255.0)
-        y = add_model_noise(x, a, b, model.correlation, gen, signal=model.signal)
-        y = y if quality is None else jpeg_compress(y, quality)
-        out.append((y[0].double().numpy() * 255.0)[:, 8:-8, 8:-8].reshape(3, -1).std(1))
+        var = []
+        for grey in mu + SPREAD:
+            x = torch.full((1, 3, side, side), float(grey) / 255.0)
+            y = add_model_noise(x, a, b, model.correlation, gen, signal=model.signal)
+            y = y if quality is None else jpeg_compress(y, quality)
+            var.append((y[0].double().numpy() * 255.0)[:, 8:-8, 8:-8].reshape(3, -1).var(1))
+        out.append(np.sqrt(np.mean(var, 0)))
     return np.stack(out), gain
 
 

@@ -1,6 +1,6 @@
 """realsr: real-world image super-resolution toolkit (library + ``realsr`` command)."""
 
-__version__ = "0.13.0"
+__version__ = "0.14.0"
 
 _API = ("Upscaler", "degrade", "score_arrays")
 __all__ = ["__version__", *_API]

@@ -210,3 +210,97 @@ def test_cli_backend_in_report(cli, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r.json").read_text())["backend"] == "onnxruntime, 1 thread"
     assert "(onnxruntime, 1 thread)" in result.output
+
+
+def _openvino_model(monkeypatch, min_pixels: int = 20 * 20):
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnx")
+    from realsr_cli.upscale import runtimes
+
+    monkeypatch.setattr(runtimes, "STATIC_MIN_PIXELS", min_pixels)
+    model = _toy()
+    return model, runtimes.OpenVinoModel(onnx_cache.exported_onnx(model), 1, scale=2)
+
+
+def _torch_out(model: SRModel, x) -> torch.Tensor:
+    with torch.inference_mode():
+        return model.module(torch.from_numpy(x))
+
+
+def test_openvino_compiles_the_first_large_shape_statically(monkeypatch) -> None:
+    model, ov_model = _openvino_model(monkeypatch)
+    gen = torch.Generator().manual_seed(0)
+    small, large, other = (torch.rand(1, 3, h, w, generator=gen).numpy() for h, w in ((8, 10), (24, 20), (20, 28)))
+    for x in (small, large, large):
+        assert torch.allclose(torch.from_numpy(ov_model(x)), _torch_out(model, x), atol=1e-5)
+    assert ov_model.static_shape == (1, 3, 24, 20)  # a small input first leaves the static compile to a large one
+    ov_model(small)
+    assert ov_model.static_shape == (1, 3, 24, 20)  # small inputs run on the any-shape model beside it
+    assert torch.allclose(torch.from_numpy(ov_model(other)), _torch_out(model, other), atol=1e-5)
+    assert ov_model.static_shape is None  # a second large shape: the any-shape model for good
+    ov_model(large)
+    assert ov_model.static_shape is None
+
+
+def test_openvino_static_and_any_shape_models_agree(monkeypatch) -> None:
+    model, static = _openvino_model(monkeypatch)
+    _, dynamic = _openvino_model(monkeypatch, min_pixels=10**9)
+    x = torch.rand(2, 3, 24, 20, generator=torch.Generator().manual_seed(1)).numpy()
+    a, b = static(x), dynamic(x)
+    assert static.static_shape == (2, 3, 24, 20) and dynamic.static_shape is None
+    assert float(abs(a - b).max()) <= 1e-6
+
+
+def test_openvino_large_exports_stay_on_the_any_shape_model(monkeypatch) -> None:
+    from realsr_cli.upscale import runtimes
+
+    _, ov_model = _openvino_model(monkeypatch)
+    monkeypatch.setattr(runtimes, "STATIC_MAX_BYTES", 0)
+    _, big = _openvino_model(monkeypatch)
+    x = torch.rand(1, 3, 24, 20).numpy()
+    ov_model(x), big(x)
+    assert ov_model.static_shape == (1, 3, 24, 20) and big.static_shape is None
+
+
+def test_openvino_release_frees_and_recompiles(monkeypatch) -> None:
+    model, ov_model = _openvino_model(monkeypatch)
+    x = torch.rand(1, 3, 24, 20).numpy()
+    ov_model(x)
+    ov_model.release()
+    assert ov_model.static_shape is None
+    assert torch.allclose(torch.from_numpy(ov_model(x)), _torch_out(model, x), atol=1e-5)
+
+
+def test_the_torch_engine_releases_its_runtime(monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnx")
+    released = []
+    engine = Upscaler([_toy()], CPU, UpscaleOptions(backend="openvino", threads=1))
+    monkeypatch.setattr(engine.backends[0].fn, "release", lambda: released.append(1))
+    engine.release()
+    assert released == [1]
+
+
+def _signal_stack() -> tuple[int | None, int]:
+    import ctypes
+
+    class StackT(ctypes.Structure):
+        _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int), ("ss_size", ctypes.c_size_t)]
+
+    found = StackT()
+    assert ctypes.CDLL(None).sigaltstack(None, ctypes.byref(found)) == 0
+    return found.ss_sp, found.ss_size
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sigaltstack layout of Linux")
+def test_openvino_models_freed_out_of_order_leave_the_signal_stack(monkeypatch) -> None:
+    """Freed in another order than compiled, OpenVINO's models once left the thread on a freed signal stack (the
+    next handled signal then crashed the process); the thread keeps its own."""
+    before = _signal_stack()
+    _, first = _openvino_model(monkeypatch)
+    _, second = _openvino_model(monkeypatch)
+    x = torch.rand(1, 3, 24, 20).numpy()
+    first(x), second(x)  # each also compiles its static-shape model
+    first.release()
+    second.release()
+    assert _signal_stack() == before

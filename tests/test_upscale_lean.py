@@ -229,3 +229,35 @@ def test_auto_follows_the_recorded_choice(tmp_path) -> None:
     engine = lean_upscaler(str(path), auto, "cpu", 1)
     assert engine is not None and engine.backend == f"{RUNTIME}, 1 thread"
     assert lean_upscaler(str(path), auto, "cpu", 2) is None  # another thread count: not measured
+
+
+def test_the_batch_releases_the_engine_before_its_last_write(tmp_path, monkeypatch) -> None:
+    """The runtime's memory is freed after the last model pass, before the last output is written."""
+    from realsr_cli.upscale import files
+
+    events: list[str] = []
+
+    class Fn:
+        def __call__(self, x):
+            events.append("pass")
+            return x.repeat(2, axis=2).repeat(2, axis=3)
+
+        def release(self):
+            events.append("release")
+
+    for name in ("a", "b"):
+        write_image(tmp_path / "in" / f"{name}.png", synthetic_image(12, 10))
+    model = lean.LeanModel("toy", "toy", 2, 0)
+    engine = lean.LeanUpscaler(model, Fn(), "openvino", 1, UpscaleOptions(), 100.0)
+    written = files.write_image
+
+    def write(path, *args, **kwargs):
+        events.append(f"write {Path(path).name}")
+        return written(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "write_image", write)
+    report = files.upscale_files(tmp_path / "in", tmp_path / "out", engine, quiet=True)
+    assert not report.failures and len(report.results) == 2
+    assert events.count("release") == 1
+    assert events.index("release") > max(i for i, e in enumerate(events) if e == "pass")
+    assert events.index("release") < events.index("write b.png")

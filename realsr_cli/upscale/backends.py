@@ -68,11 +68,13 @@ def channels_last_helps(model: SRModel, device: torch.device) -> bool:
 
 
 def torch_fn(fn: ArrayFn) -> ModelFn:
-    """A runtime's host-array function as a PyTorch model function (CPU tensors; no copies)."""
+    """A runtime's host-array function as a PyTorch model function (CPU tensors; no copies); its ``release`` (see
+    :meth:`realsr_cli.upscale.runtimes.OpenVinoModel.release`) is kept as the function's attribute."""
 
     def run(x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(fn(np.ascontiguousarray(x.detach().cpu().float().numpy())))
 
+    run.release = getattr(fn, "release", lambda: None)  # type: ignore[attr-defined]
     return run
 
 

@@ -86,6 +86,10 @@ class PixelEngine:
         """The tile size for an image of this size (0: whole)."""
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Free what the model pass holds between calls (a runtime's compiled model and buffers); the next call
+        sets it up again. The batch driver calls it before writing its last output."""
+
     def fix_colours(self, sr: np.ndarray, rgb: np.ndarray) -> np.ndarray:
         """``--color-fix`` (an engine that offers it overrides this)."""
         if self.options.color_fix:

@@ -156,6 +156,8 @@ def upscale_files(
             t0 = time.perf_counter()
             tiles.start(upscaler.expected_tiles(image.pixels))
             pixels, stats = upscaler.upscale_pixels(image.pixels)
+            if job is jobs[-1]:  # the last model pass: free the runtime's memory before the last write
+                upscaler.release()
             result = ImageResult(
                 input=str(item.path),
                 output=str(out_path),

@@ -94,6 +94,11 @@ class LeanUpscaler(PixelEngine):
         tile = self._tile
         return 0 if tile <= 0 or height * width <= tile * tile else tile
 
+    def release(self) -> None:
+        release = getattr(self._fn, "release", None)
+        if release is not None:
+            release()
+
     def upscale_rgb(self, rgb: np.ndarray, luma: float | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         _, _, height, width = rgb.shape
         tile = self.tile_for(height, width)

@@ -149,6 +149,12 @@ class Upscaler(PixelEngine):
         )
         return self_ensemble(fn, 8) if self.options.tta else fn
 
+    def release(self) -> None:
+        for backend in self.backends:
+            release = getattr(backend.fn, "release", None)
+            if release is not None:
+                release()
+
     # ---- tiling ----------------------------------------------------------------------------------------------
     def tile_for(self, height: int, width: int) -> int:
         """The tile size: ``--tile``, else the largest that fits the free memory (0 when the image fits whole)."""
