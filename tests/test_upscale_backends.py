@@ -269,6 +269,7 @@ def test_openvino_release_frees_and_recompiles(monkeypatch) -> None:
     ov_model.release()
     assert ov_model.static_shape is None
     assert torch.allclose(torch.from_numpy(ov_model(x)), _torch_out(model, x), atol=1e-5)
+    assert ov_model.static_shape == (1, 3, 24, 20)  # as after construction: a large input compiles its shape
 
 
 def test_the_torch_engine_releases_its_runtime(monkeypatch) -> None:

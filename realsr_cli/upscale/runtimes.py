@@ -150,7 +150,7 @@ class OpenVinoModel:
       inputs (probes, small photos) always run on the any-shape model.
     - With the model's ``scale`` (an RGB -> RGB SR model) the output is written straight into a new array (no copy
       of the request's buffer: 0.1 s for a 16 MP output).
-    - :meth:`release` frees the compiled models and their buffers (the next call compiles again). While they are
+    - :meth:`release` frees the compiled models and their buffers (later calls compile again). While they are
       held, other work of the process ran 3-4x slower on the build machine (a PNG of a 16 MP output: 0.4-0.5 s
       against 0.11-0.15 s once released), so the batch driver releases the engine before its last write.
     """
@@ -169,7 +169,8 @@ class OpenVinoModel:
         }
         self._any_shape = self._compile_any_shape()
         self._static: tuple[tuple[int, ...], Any] | None = None
-        self._static_allowed = onnx.stat().st_size <= STATIC_MAX_BYTES
+        self._small_export = onnx.stat().st_size <= STATIC_MAX_BYTES
+        self._static_allowed = self._small_export
         self.static_min_pixels = STATIC_MIN_PIXELS
 
     def _compile_any_shape(self) -> Any:
@@ -214,9 +215,9 @@ class OpenVinoModel:
         return out
 
     def release(self) -> None:
-        """Free both compiled models and their buffers; a later call compiles the any-shape model again."""
+        """Free both compiled models and their buffers; later calls compile again, as after construction."""
         with kept_signal_stack():
-            self._any_shape, self._static, self._static_allowed = None, None, False
+            self._any_shape, self._static, self._static_allowed = None, None, self._small_export
 
 
 def openvino_fn(onnx: Path, threads: int, scale: int | None = None) -> ArrayFn:
