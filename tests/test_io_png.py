@@ -125,3 +125,18 @@ def test_adler32_of_joined_bands_from_the_bands_checksums():
 def test_the_deflate_library_chosen(library):
     engine, _ = png.deflater()
     assert engine.__name__.endswith("isal_zlib" if library == "isal" else "zlib")
+
+
+def test_a_stream_over_the_chunk_limit_is_split_into_idat_chunks(monkeypatch):
+    monkeypatch.setattr(png, "MIN_BAND_BYTES", 64)
+    monkeypatch.setattr(png, "MAX_CHUNK", 100)
+    pixels = np.random.default_rng(2).integers(0, 256, (30, 20, 3), dtype=np.uint8)
+    data = png.encode_png(pixels, threads=3)
+    chunks = _chunks(data)
+    idat = [payload for kind, payload in chunks if kind == b"IDAT"]
+    assert len(idat) > 3 and all(len(p) <= 100 for p in idat)
+    for kind, payload in chunks:  # every chunk's CRC-32 covers its type and data
+        at = data.index(kind + payload) + len(kind) + len(payload)
+        assert int.from_bytes(data[at : at + 4], "big") == zlib.crc32(kind + payload)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    np.testing.assert_array_equal(decoded, pixels)

@@ -55,7 +55,8 @@ def _embed_png(data: bytes, meta: ImageMeta) -> bytes:
         chunks.append(_png_chunk(b"eXIf", exif))
     for key, value in (meta.text or {}).items():
         chunks.append(_png_chunk(b"tEXt", key.encode("latin-1")[:79] + b"\x00" + value.encode("latin-1", "replace")))
-    return data[:ihdr_end] + b"".join(chunks) + data[ihdr_end:]
+    view = memoryview(data)
+    return b"".join([view[:ihdr_end], *chunks, view[ihdr_end:]])  # one copy of the image data
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
