@@ -211,3 +211,22 @@ def test_tile_size_follows_free_memory(monkeypatch):
     monkeypatch.setattr(pipeline, "available_memory", lambda device: 64 << 30)
     _, stats = Upscaler([model], CPU, UpscaleOptions(tile=None)).upscale_pixels(pixels)
     assert stats["tiles"] == 1  # fits: run whole
+
+
+def test_an_engine_is_freed_when_dropped_not_at_the_next_gc() -> None:
+    """No reference cycle through the engine's model functions: a dropped engine (and a runtime's compiled model
+    and buffers with it) is freed at once, in a defined order, not whenever the cyclic GC runs."""
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        engine = Upscaler([sr_model(ConvUp(scale=2, depth=2), 2)], torch.device("cpu"), UpscaleOptions(tile=0))
+        engine.upscale_pixels(synthetic_image(12, 10))
+        engine.upscale_pixels(synthetic_image(12, 10)[:, :, :1])  # the gray model path too
+        ref = weakref.ref(engine)
+        del engine
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -125,16 +125,21 @@ class Upscaler(PixelEngine):
         return self._modules[dtype]
 
     def _single_fn(self, module: Callable, in_channels: int, dtype: torch.dtype, channels_last: bool) -> Callable:
-        def run(x: torch.Tensor) -> torch.Tensor:
-            x = x.to(self.device, dtype)
-            if in_channels == 1 and x.shape[1] != 1:
-                b, c, h, w = x.shape
-                y = run(x.reshape(b * c, 1, h, w))
-                return y.reshape(b, c, *y.shape[-2:])
+        device = self.device
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 return module(x)
+
+        def run(x: torch.Tensor) -> torch.Tensor:  # not recursive: a closure that holds itself is a reference
+            x = x.to(device, dtype)  # cycle, and it kept the engine (and a runtime's memory) until the next GC
+            if in_channels == 1 and x.shape[1] != 1:
+                b, c, h, w = x.shape
+                y = forward(x.reshape(b * c, 1, h, w))
+                return y.reshape(b, c, *y.shape[-2:])
+            return forward(x)
 
         return run
 
