@@ -133,8 +133,10 @@ class Upscaler(PixelEngine):
             with torch.inference_mode():
                 return module(x)
 
-        def run(x: torch.Tensor) -> torch.Tensor:  # not recursive: a closure that holds itself is a reference
-            x = x.to(device, dtype)  # cycle, and it kept the engine (and a runtime's memory) until the next GC
+        # not recursive: a closure that holds itself is a reference cycle, and through ``self`` it kept a dropped
+        # engine (and a runtime's compiled model and buffers) alive until the next cyclic GC
+        def run(x: torch.Tensor) -> torch.Tensor:
+            x = x.to(device, dtype)
             if in_channels == 1 and x.shape[1] != 1:
                 b, c, h, w = x.shape
                 y = forward(x.reshape(b * c, 1, h, w))
