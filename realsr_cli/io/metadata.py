@@ -12,6 +12,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from realsr_cli.io.png import chunk
+
 EXIF_HEADER = b"Exif\x00\x00"
 ICC_MARKER = b"ICC_PROFILE\x00"
 ICC_CHUNK = 65519
@@ -38,23 +40,19 @@ def embed_metadata(data: bytes, ext: str, meta: ImageMeta) -> bytes:
     return data
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
 def _embed_png(data: bytes, meta: ImageMeta) -> bytes:
     ihdr_end = 8 + 4 + 4 + 13 + 4
     chunks = []
     if meta.icc_profile:
-        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(meta.icc_profile)))
+        chunks.append(chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(meta.icc_profile)))
     if meta.dpi:
         ppm = [round(d / 0.0254) for d in meta.dpi]
-        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+        chunks.append(chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
     if meta.exif:
         exif = meta.exif[len(EXIF_HEADER) :] if meta.exif.startswith(EXIF_HEADER) else meta.exif
-        chunks.append(_png_chunk(b"eXIf", exif))
+        chunks.append(chunk(b"eXIf", exif))
     for key, value in (meta.text or {}).items():
-        chunks.append(_png_chunk(b"tEXt", key.encode("latin-1")[:79] + b"\x00" + value.encode("latin-1", "replace")))
+        chunks.append(chunk(b"tEXt", key.encode("latin-1")[:79] + b"\x00" + value.encode("latin-1", "replace")))
     view = memoryview(data)
     return b"".join([view[:ihdr_end], *chunks, view[ihdr_end:]])  # one copy of the image data
 

@@ -75,11 +75,6 @@ def filtered_rows(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def deflate_rows(pixels: np.ndarray, threads: int = 1) -> bytes:
-    """The zlib stream of ``pixels``' filtered rows (see :func:`deflate_parts`), joined."""
-    return b"".join(deflate_parts(pixels, threads))
-
-
 def deflate_parts(pixels: np.ndarray, threads: int = 1) -> list[bytes]:
     """The zlib stream of ``pixels``' filtered rows in pieces (header, each band's deflate output, Adler-32),
     filtered and deflated in up to ``threads`` bands at once (each band's Adler-32 is computed beside it and the
