@@ -1,8 +1,9 @@
 """The ONNX export cache's records, readable without torch: per export the runtimes' measured difference from
 PyTorch, and per model *file* which export it has and what the ``upscale`` engine needs to know of it.
 
-Per export, also ``auto``'s choice: the fastest of PyTorch and the runtimes within 1/255, measured once per thread
-count and installed runtime versions. The exports themselves (``<models cache>/realsr-onnx/<key>.onnx``) are made by :mod:`realsr_cli.models.onnx_cache`
+Per export, also ``auto``'s choice: the first runtime within 1/255 that is not clearly slower than PyTorch, or
+PyTorch (:func:`realsr_cli.upscale.backends.select_backend`), decided once per thread count and installed runtime
+versions. The exports themselves (``<models cache>/realsr-onnx/<key>.onnx``) are made by :mod:`realsr_cli.models.onnx_cache`
 from a loaded model, and named by a hash of its weights (which needs torch). So that a one-photo ``upscale`` can
 find the export of a model file without loading it (the lean engine, :mod:`realsr_cli.upscale.lean`), a run of the
 PyTorch engine that chose a runtime records ``by-file/<sha256 of the file>.json``: the export's name, the model's
@@ -67,7 +68,7 @@ def recorded_choice(onnx: Path, key: str) -> str | None:
 
 
 def record_choice(onnx: Path, key: str, choice: str) -> None:
-    """Remember ``auto``'s choice (measured once: the fastest of PyTorch and the runtimes within 1/255)."""
+    """Remember ``auto``'s choice for this export under ``key`` (decided once: see the module docstring)."""
     with file_lock(onnx.with_suffix(".lock")):
         record = _read_json(_difference_path(onnx))
         choices = record.get("auto")

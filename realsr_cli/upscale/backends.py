@@ -217,13 +217,13 @@ def _opened(model: SRModel, runtime: str, threads: int, onnx: Path, note: Callab
 
 def speedups(model: SRModel, runtimes: list[Backend], threads: int) -> dict[str, float]:
     """Per runtime, PyTorch's time over the runtime's on one probe image, as ``upscale`` would run each (PyTorch in
-        channels-last where that helps): all of them interleaved, a warm-up each, then the median of ``SPEED_ROUNDS``
+    channels-last where that helps): all of them interleaved, a warm-up each, then the median of ``SPEED_ROUNDS``
     passes (what a batch of photos sees: on the 2-core machine PyTorch's passes at 256 px ranged 185-330 ms, its
     allocator faulting in fresh memory every pass, while the runtimes, reusing theirs, stayed within 10 %). The
-        probe is the largest of 256, 128 and 64 px a side whose PyTorch pass stays near ``SPEED_PASS_S`` (judged on a
-        64-px pass): photos are large, and at 64-128 px the runtimes' fixed costs weigh more (ONNX Runtime: 0.79x
-        PyTorch at 64 px, 1.21x at 128, 0.67x at 256 on the default model); an RRDBNet is timed at 64 px, so the
-        measurement stays a few seconds, once per model."""
+    probe is the largest of 256, 128 and 64 px a side whose PyTorch pass stays near ``SPEED_PASS_S`` (judged on a
+    64-px pass): photos are large, and at 64-128 px the runtimes' fixed costs weigh more (ONNX Runtime: 0.79x
+    PyTorch at 64 px, 1.21x at 128, 0.67x at 256 on the default model); an RRDBNet is timed at 64 px, so the
+    measurement stays a few seconds, once per model."""
     from realsr_cli.models.onnx_cache import size_step
     from realsr_cli.models.onnx_export import random_image
 
