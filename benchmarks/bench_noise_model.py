@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,18 +95,23 @@ def cameras() -> dict[str, Degradation]:
     return {k: v for k, v in out.items() if not wanted or k in wanted}
 
 
+def spread_sigma(level: float, cards: Callable[[float], list[np.ndarray]]) -> np.ndarray:
+    """Per-channel noise std (0-255) at brightness ``level``: the root of the mean variance, pixels 8 from the
+    border, of the (3, H, W) cards that ``cards(grey)`` makes for each grey of ``level + SPREAD``."""
+    var = [card[:, 8:-8, 8:-8].reshape(3, -1).var(1) for grey in level + SPREAD for card in cards(float(grey))]
+    return np.sqrt(np.mean(var, 0))
+
+
 def true_sigma(camera: Degradation, level: float, draws: int = 4, side: int = 512) -> np.ndarray:
     """Per-channel noise std (0-255) at brightness ``level`` in the camera's files (see the docstring): flat grey
-    HR cards of the levels ``level + SPREAD`` taken through the whole camera, pixels 8 from the border, ``draws``
-    cards a level; the root of the mean of their variances."""
+    HR cards of the levels ``level + SPREAD`` taken through the whole camera, ``draws`` cards a level."""
     rng = np.random.default_rng(1)
-    var = []
-    for grey in level + SPREAD:
-        for _ in range(draws):
-            hr = torch.full((1, 3, side, side), float(grey) / 255.0)
-            lr = camera.apply(hr, camera.sample(rng, (3, side, side), 4))[0].numpy() * 255.0
-            var.append(lr[:, 8:-8, 8:-8].reshape(3, -1).var(1))
-    return np.sqrt(np.mean(var, 0))
+
+    def cards(grey: float) -> list[np.ndarray]:
+        hr = torch.full((1, 3, side, side), grey / 255.0)
+        return [camera.apply(hr, camera.sample(rng, (3, side, side), 4))[0].numpy() * 255.0 for _ in range(draws)]
+
+    return spread_sigma(level, cards)
 
 
 def source_photos() -> list[torch.Tensor]:
@@ -188,16 +194,14 @@ def pair_sigma(model: NoiseModel, quality: int | None, side: int = 512) -> tuple
         comp = compensate_model(a, b, model.correlation, quality)
         a, b, gain = list(comp.a), list(comp.b), comp.gains[comp.levels.index(float(MID_GREY))]
     gen = torch.Generator().manual_seed(2)
-    out = []
-    for mu in LEVELS:
-        var = []
-        for grey in mu + SPREAD:
-            x = torch.full((1, 3, side, side), float(grey) / 255.0)
-            y = add_model_noise(x, a, b, model.correlation, gen, signal=model.signal)
-            y = y if quality is None else jpeg_compress(y, quality)
-            var.append((y[0].double().numpy() * 255.0)[:, 8:-8, 8:-8].reshape(3, -1).var(1))
-        out.append(np.sqrt(np.mean(var, 0)))
-    return np.stack(out), gain
+
+    def cards(grey: float) -> list[np.ndarray]:
+        x = torch.full((1, 3, side, side), grey / 255.0)
+        y = add_model_noise(x, a, b, model.correlation, gen, signal=model.signal)
+        y = y if quality is None else jpeg_compress(y, quality)
+        return [y[0].double().numpy() * 255.0]
+
+    return np.stack([spread_sigma(mu, cards) for mu in LEVELS]), gain
 
 
 def _levels(values: np.ndarray | None) -> str:
