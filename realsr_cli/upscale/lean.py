@@ -49,7 +49,14 @@ from realsr_cli.upscale.runtimes import (
     runtime_fn,
     runtime_version,
 )
-from realsr_cli.upscale.windows import CPU_MEMORY_FRACTION, auto_tile, host_memory, tile_count, tiled_forward
+from realsr_cli.upscale.windows import (
+    CPU_MEMORY_FRACTION,
+    auto_tile,
+    host_memory,
+    tile_count,
+    tile_for_image,
+    tiled_forward,
+)
 
 GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg", "/dev/kfd")  # NVIDIA, WSL's GPU, ROCm
 
@@ -91,8 +98,7 @@ class LeanUpscaler(PixelEngine):
         if self._tile is None:
             free = host_memory()
             self._tile = auto_tile(self._bytes_per_pixel, free, self.options.batch, fraction=CPU_MEMORY_FRACTION)
-        tile = self._tile
-        return 0 if tile <= 0 or height * width <= tile * tile else tile
+        return tile_for_image(self._tile, height, width)
 
     def release(self) -> None:
         release = getattr(self._fn, "release", None)

@@ -42,7 +42,7 @@ from realsr_cli.upscale.tiling import (
     tile_count,
 )
 from realsr_cli.upscale.tta import self_ensemble
-from realsr_cli.upscale.windows import CPU_MEMORY_FRACTION
+from realsr_cli.upscale.windows import CPU_MEMORY_FRACTION, tile_for_image
 
 
 def _clamp_unit(out: torch.Tensor) -> torch.Tensor:
@@ -175,8 +175,7 @@ class Upscaler(PixelEngine):
                 self._tile = auto_tile(
                     per_px, available_memory(self.device), self.options.batch, fraction=CPU_MEMORY_FRACTION
                 )
-        tile = self._tile
-        return 0 if tile <= 0 or height * width <= tile * tile else tile
+        return tile_for_image(self._tile, height, width)
 
     def upscale_tensor(self, x: torch.Tensor, luma: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
         """(1, C, H, W) float [0, 1] on the host -> (1, C, sH, sW) float on the host, plus run statistics.

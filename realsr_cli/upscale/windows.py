@@ -183,6 +183,12 @@ def host_memory() -> int:
     return 4 << 30
 
 
+def tile_for_image(tile: int, height: int, width: int) -> int:
+    """The tile an image of this size gets from an engine's tile size: 0 (whole) when tiling is off or the image
+    fits in one tile, else ``tile``."""
+    return 0 if tile <= 0 or height * width <= tile * tile else tile
+
+
 def auto_tile(bytes_per_pixel: float, free_bytes: int, batch: int = 1, fraction: float = 0.5, cap: int = 2048) -> int:
     """Largest multiple-of-32 tile whose activations for ``batch`` tiles fit in ``fraction`` of the free memory."""
     side = math.sqrt(max(0.0, free_bytes * fraction) / (bytes_per_pixel * max(1, batch)))
