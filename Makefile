@@ -257,7 +257,7 @@ $(DEMO)/scores/%.json: $(DEMO)/sr-%/.done $(DEMO)/hr-test/.done
 	mkdir -p $(@D) && $(REALSR) score $(<D) --gt $(DEMO)/hr-test --metrics $(SCORE_METRICS) --crop-to-gt --json $@ --overwrite -q
 
 # ---------------------------------------------------------------------------------------------------------------
-# `make bench-cameras` (issue 13, item 5): the camera zoo. Seven synthetic cameras (benchmarks/cameras/*.yaml; three
+# `make bench-cameras` (issue 13, item 5): the camera zoo. Eight synthetic cameras (benchmarks/cameras/*.yaml; four
 # held out, see its README) each shoot source photos and a held-out test set; learn-degradation with its defaults,
 # make-pairs, a short train-sr, upscale and score, against bicubic, bicubic/generic/realesrgan-trained networks and
 # the true-camera upper bound. One thread (~46 min estimated on the 2-core CPU); work and results in runs/cameras/
