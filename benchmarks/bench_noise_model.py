@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.cameras.plan import CAMERA_DIR as ZOO
+from benchmarks.cameras.plan import HELD_OUT
 from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.noise import NoiseModel, add_model_noise
 from realsr_cli.degradations.pipeline import Degradation
@@ -56,8 +58,6 @@ SOURCES = range(17, 21)
 LEVELS = (64.0, 128.0, 192.0)
 SPREAD = np.arange(-8.0, 9.0, 2.0)  # each level is measured on cards of these offsets: a 16-grey bin, as the fit's
 TOLERANCE = 0.15
-ZOO = ROOT / "benchmarks" / "cameras"
-HELD_OUT = ("webcam", "action-cam", "dslr", "compact")
 
 
 def _steps(blur: dict, noise: dict, jpeg: list[int] | None, isp: list[dict] | None = None) -> list[dict]:
