@@ -38,13 +38,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmarks.cameras.plan import CAMERA_DIR as ZOO
 from benchmarks.cameras.plan import HELD_OUT
+from benchmarks.cameras.plan import HR_SOURCE as PHOTOS
 from realsr_cli.degradations.jpeg import jpeg_compress
 from realsr_cli.degradations.noise import NoiseModel, add_model_noise
 from realsr_cli.degradations.pipeline import Degradation
@@ -52,8 +52,6 @@ from realsr_cli.io.images import read_image
 from realsr_cli.learn import noise_model
 from realsr_cli.pairs.jpeg_step import MID_GREY, compensate_model
 
-ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ROOT.parent / "shared" / "data" / "hr-train"
 SOURCES = range(17, 21)
 LEVELS = (64.0, 128.0, 192.0)
 SPREAD = np.arange(-8.0, 9.0, 2.0)  # each level is measured on cards of these offsets: a 16-grey bin, as the fit's
