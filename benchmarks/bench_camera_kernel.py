@@ -16,7 +16,7 @@ settings below); ``REALSR_BENCH_CAMERAS=iso-wide,aniso`` picks some, ``REALSR_BE
 issue 13's "every zoo camera with a known kernel"), at learn-degradation's defaults (3000 iterations, 6 camera
 restarts, KernelGAN's crop of each photo; ``REALSR_BENCH_ITERS`` still overrides): their four source photos are
 the camera applied to full-size hr-train 0017-0020 (as ``python -m benchmarks cameras`` and ``noise_model`` make
-them), the truth is the preset's blur convolved with MATLAB's x1/4 bicubic weights. On the ISP cameras (denoise,
+them), the truth is the preset's blur convolved with its x1/4 downscale's weights (MATLAB bicubic, or `area`'s box). On the ISP cameras (denoise,
 unsharp mask) the photos' effective kernel is not that blur alone: their rows are marked. About 6 minutes a camera.
 """
 
@@ -34,7 +34,7 @@ from scipy import signal
 from realsr_cli.degradations import kernel_centre
 from realsr_cli.degradations.kernels import blur, gaussian_kernel, make_kernel
 from realsr_cli.degradations.pipeline import Degradation
-from realsr_cli.degradations.resize import imresize
+from realsr_cli.degradations.resize import imresize, resize
 from realsr_cli.io.images import read_image
 from realsr_cli.learn import camera_kernel, kernel_io
 from realsr_cli.learn.kernel_aggregate import common_support
@@ -51,13 +51,16 @@ CAMERAS = {  # HR-pixel Gaussian: sigma_x, sigma_y, theta (radians)
 }
 
 
-def bicubic_x4_weights() -> np.ndarray:
-    """MATLAB imresize(., 1/4) weights of the HR pixels around LR pixel (8, 8), as a 29x29 x4-aligned kernel."""
+def downscale_x4_weights(method: str = "matlab") -> np.ndarray:
+    """The x1/4 ``resize`` weights of the HR pixels around LR pixel (8, 8), as a 29x29 x4-aligned kernel.
+
+    ``matlab``: MATLAB imresize's antialiased bicubic; ``area``: the mean of the pixel's 4x4 HR block (a box sensor).
+    """
     start, size = 18, 29  # HR block centre of LR pixel 8 is 33.5 = start + aligned_centre(29, 4)
     deltas = torch.zeros(size * size, 1, 64, 64, dtype=torch.float64)
     for j in range(size * size):
         deltas[j, 0, start + j // size, start + j % size] = 1.0
-    lr = imresize(deltas, scale=0.25)
+    lr = imresize(deltas, scale=0.25) if method == "matlab" else resize(deltas, (16, 16), method)
     return lr[:, 0, 8, 8].reshape(size, size).numpy()
 
 
@@ -65,9 +68,9 @@ def true_x4_kernel(sx: float, sy: float, theta: float) -> np.ndarray:
     return x4_kernel_of(blur_gaussian((sx, sy, theta)))
 
 
-def x4_kernel_of(blur_hr: np.ndarray) -> np.ndarray:
-    """The x4 kernel of a camera blurring by ``blur_hr`` (HR pixels), then MATLAB-bicubic downscaling by 4."""
-    k = signal.convolve(bicubic_x4_weights(), blur_hr, mode="full")
+def x4_kernel_of(blur_hr: np.ndarray, method: str = "matlab") -> np.ndarray:
+    """The x4 kernel of a camera blurring by ``blur_hr`` (HR pixels), then downscaling by 4 with ``method``."""
+    k = signal.convolve(downscale_x4_weights(method), blur_hr, mode="full")
     return kernel_centre.trim(k / k.sum(), 25)
 
 
@@ -108,9 +111,10 @@ def errors(kernel: np.ndarray, truth: np.ndarray) -> dict:
 
 
 def zoo_truth(camera: Degradation) -> np.ndarray:
-    """A zoo camera's true x4 kernel: its preset's HR blur convolved with MATLAB's x1/4 bicubic weights."""
-    params = camera.sample(np.random.default_rng(0), (64, 64), 4)
-    return x4_kernel_of(make_kernel(next(op for op in params["ops"] if op["op"] == "blur")["kernel"]))
+    """A zoo camera's true x4 kernel: its preset's HR blur convolved with its x1/4 downscale's weights."""
+    ops = camera.sample(np.random.default_rng(0), (64, 64), 4)["ops"]
+    lens = make_kernel(next(op for op in ops if op["op"] == "blur")["kernel"])
+    return x4_kernel_of(lens, next(op for op in ops if op["op"] == "resize").get("method", "matlab"))
 
 
 def zoo_photos(camera: Degradation) -> list[np.ndarray]:
@@ -152,7 +156,7 @@ def compare(name: str, truth: np.ndarray, images: list[np.ndarray], iters: int, 
     from_photos = errors(camera_kernel.camera_from_photos(per_photo).kernel_x4, truth)
     cam_err = errors(camera.kernel_x4, truth)
     restart_err = [errors(e.kernel_x4, truth) for e in camera.estimates]
-    bicubic = errors(kernel_centre.trim(bicubic_x4_weights(), 25), truth)
+    bicubic = errors(kernel_centre.trim(downscale_x4_weights(), 25), truth)
     report = camera.report()
     stack = common_support([e.kernel_x4 for e in camera.estimates])
     alternatives = {  # other ways to combine the restarts (the default is the geometric median of the inliers)

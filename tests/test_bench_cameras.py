@@ -37,9 +37,14 @@ def test_camera_is_one_fixed_camera(name):
         assert [op["op"] for op in ops] == kinds  # no step is optional or a random choice
         assert [_without_seed(op) for op in ops] == [_without_seed(op) for op in draws[0]]
     blur = draws[0][0]["kernel"]
-    assert "kernel_file" not in draws[0][0] and blur["type"] in ("iso", "aniso")
-    if blur["type"] == "aniso":  # a fixed angle: theta given (the sampler draws it at random otherwise)
+    shapes = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso")
+    assert "kernel_file" not in draws[0][0] and blur["type"] in shapes
+    if blur["type"].endswith("aniso"):  # a fixed angle: theta given (the sampler draws it at random otherwise)
         assert "theta" in ZOO[name].read_text()
+    if blur["type"].startswith(("generalized", "plateau")):  # a fixed shape: beta given
+        assert "beta" in ZOO[name].read_text()
+    resize = next(op for op in draws[0] if op["op"] == "resize")
+    assert resize["method"] in ("matlab", "area")
     qualities = {op["quality"] for ops in draws for op in ops if op["op"] == "jpeg"}
     assert qualities and min(qualities) >= 50 and max(qualities) <= 95
 
@@ -60,7 +65,9 @@ def test_zoo_spans_the_issue():
     assert min(sigmas) <= 2.5 and max(sigmas) >= 25
     assert {op["type"] for op in noise.values()} >= {"gaussian", "poisson_gaussian"}
     assert any(10 <= _mid_sigma(op) <= 20 for op in noise.values() if op["type"] == "poisson_gaussian")
-    assert {k["type"] for k in kernels} == {"iso", "aniso"}
+    assert {k["type"] for k in kernels} >= {"iso", "aniso"}
+    assert any(k["type"] not in ("iso", "aniso") for k in kernels)  # a lens that is not a Gaussian
+    assert {next(op["method"] for op in o if op["op"] == "resize") for o in ops.values()} >= {"matlab", "area"}
     assert len({k["sigma_x"] for k in kernels if k["type"] == "iso"}) >= 3
     ranges = [re.search(r"op: jpeg, quality: \[(\d+), (\d+)\]", ZOO[n].read_text()) for n in ZOO]
     assert all(ranges)
@@ -199,3 +206,25 @@ def test_lpips_fraction_edge_cases():
     assert lpips_fraction(0.6, 0.7, 0.3) == pytest.approx(-1 / 3)
     assert lpips_fraction(0.6, 0.3, 0.3) == 1.0
     assert lpips_fraction(None, 0.3, 0.3) is None and lpips_fraction(0.3, 0.2, 0.31) is None
+
+
+def test_zoo_truth_follows_the_camera_downscale():
+    """A zoo camera's true x4 kernel is its lens convolved with *its* downscale: a box sensor is not bicubic."""
+    from benchmarks.bench_camera_kernel import downscale_x4_weights, zoo_truth
+    from realsr_cli.degradations import kernel_centre
+
+    box, bicubic = downscale_x4_weights("area"), downscale_x4_weights("matlab")
+    assert box.sum() == pytest.approx(1) and bicubic.sum() == pytest.approx(1)
+    assert np.count_nonzero(box > 1e-12) == 16 and np.allclose(box[box > 1e-12], 1 / 16)
+    assert np.count_nonzero(np.abs(bicubic) > 1e-12) == 16 * 16 and bicubic.min() < 0  # the cubic's negative lobes
+    for name in ZOO:
+        truth = zoo_truth(Degradation.from_preset(str(ZOO[name])))
+        assert truth.sum() == pytest.approx(1, abs=1e-3) and np.abs(kernel_centre.centre_offset(truth, 4)).max() < 0.01
+    method = {n: _ops(n, 0)[1].get("method") for n in ZOO}
+    area = next(n for n, m in method.items() if m == "area")
+    lens_only = Degradation.from_preset(str(ZOO[area])).config["steps"][0]["kernel"]
+    from benchmarks.bench_camera_kernel import x4_kernel_of
+    from realsr_cli.degradations.kernels import make_kernel
+
+    assert np.allclose(zoo_truth(Degradation.from_preset(str(ZOO[area]))), x4_kernel_of(make_kernel(lens_only), "area"))
+    assert not np.allclose(x4_kernel_of(make_kernel(lens_only), "area"), x4_kernel_of(make_kernel(lens_only)), atol=1e-3)

@@ -22,7 +22,7 @@ HR_SOURCE = SHARED / "data" / "hr-train"
 LPIPS_WEIGHTS = SHARED / "weights" / "alexnet-features.pth"
 
 # Cameras nobody may look at (photos, kernels, noise, scores) while tuning learn-degradation's defaults.
-HELD_OUT = ("webcam", "action-cam", "dslr", "compact")
+HELD_OUT = ("webcam", "action-cam", "dslr", "compact", "pocket")
 RECIPES = ("bicubic", "generic", "realesrgan")
 SCALE = 4
 # The model every way fine-tunes: the built-in x4 PSNR default, as a user adapting it to a camera would
