@@ -210,21 +210,19 @@ def test_lpips_fraction_edge_cases():
 
 def test_zoo_truth_follows_the_camera_downscale():
     """A zoo camera's true x4 kernel is its lens convolved with *its* downscale: a box sensor is not bicubic."""
-    from benchmarks.bench_camera_kernel import downscale_x4_weights, zoo_truth
+    from benchmarks.bench_camera_kernel import downscale_x4_weights, x4_kernel_of, zoo_truth
     from realsr_cli.degradations import kernel_centre
+    from realsr_cli.degradations.kernels import make_kernel
 
     box, bicubic = downscale_x4_weights("area"), downscale_x4_weights("matlab")
     assert box.sum() == pytest.approx(1) and bicubic.sum() == pytest.approx(1)
     assert np.count_nonzero(box > 1e-12) == 16 and np.allclose(box[box > 1e-12], 1 / 16)
     assert np.count_nonzero(np.abs(bicubic) > 1e-12) == 16 * 16 and bicubic.min() < 0  # the cubic's negative lobes
-    for name in ZOO:
-        truth = zoo_truth(Degradation.from_preset(str(ZOO[name])))
+    cameras_ = {name: Degradation.from_preset(str(path)) for name, path in ZOO.items()}
+    for camera in cameras_.values():
+        truth = zoo_truth(camera)
         assert truth.sum() == pytest.approx(1, abs=1e-3) and np.abs(kernel_centre.centre_offset(truth, 4)).max() < 0.01
-    method = {n: _ops(n, 0)[1].get("method") for n in ZOO}
-    area = next(n for n, m in method.items() if m == "area")
-    lens_only = Degradation.from_preset(str(ZOO[area])).config["steps"][0]["kernel"]
-    from benchmarks.bench_camera_kernel import x4_kernel_of
-    from realsr_cli.degradations.kernels import make_kernel
-
-    assert np.allclose(zoo_truth(Degradation.from_preset(str(ZOO[area]))), x4_kernel_of(make_kernel(lens_only), "area"))
-    assert not np.allclose(x4_kernel_of(make_kernel(lens_only), "area"), x4_kernel_of(make_kernel(lens_only)), atol=1e-3)
+    area = next(n for n in ZOO if _ops(n, 0)[1].get("method") == "area")
+    lens = make_kernel(cameras_[area].config["steps"][0]["kernel"])
+    assert np.allclose(zoo_truth(cameras_[area]), x4_kernel_of(lens, "area"))
+    assert not np.allclose(x4_kernel_of(lens, "area"), x4_kernel_of(lens), atol=1e-3)
