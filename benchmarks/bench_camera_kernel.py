@@ -16,8 +16,9 @@ settings below); ``REALSR_BENCH_CAMERAS=iso-wide,aniso`` picks some, ``REALSR_BE
 issue 13's "every zoo camera with a known kernel"), at learn-degradation's defaults (3000 iterations, 6 camera
 restarts, KernelGAN's crop of each photo; ``REALSR_BENCH_ITERS`` still overrides): their four source photos are
 the camera applied to full-size hr-train 0017-0020 (as ``python -m benchmarks cameras`` and ``noise_model`` make
-them), the truth is the preset's blur convolved with its x1/4 downscale's weights (MATLAB bicubic, or `area`'s box). On the ISP cameras (denoise,
-unsharp mask) the photos' effective kernel is not that blur alone: their rows are marked. About 6 minutes a camera.
+them), the truth is the preset's blur convolved with its x1/4 downscale's weights (MATLAB bicubic, or ``area``'s
+box). On the ISP cameras (denoise, unsharp mask) the photos' effective kernel is not that blur alone: their rows
+are marked. About 6 minutes a camera.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def downscale_x4_weights(method: str = "matlab") -> np.ndarray:
     deltas = torch.zeros(size * size, 1, 64, 64, dtype=torch.float64)
     for j in range(size * size):
         deltas[j, 0, start + j // size, start + j % size] = 1.0
-    lr = imresize(deltas, scale=0.25) if method == "matlab" else resize(deltas, (16, 16), method)
+    lr = resize(deltas, (16, 16), method)
     return lr[:, 0, 8, 8].reshape(size, size).numpy()
 
 

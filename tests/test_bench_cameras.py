@@ -23,6 +23,11 @@ def _ops(name: str, seed: int, shape: tuple[int, int] = (64, 96)) -> list[dict]:
     return Degradation.from_preset(str(ZOO[name])).sample(np.random.default_rng(seed), shape, 4)["ops"]
 
 
+def _step(ops: list[dict], name: str) -> dict:
+    """The camera's first ``name`` step (blur, resize, noise, ...)."""
+    return next(op for op in ops if op["op"] == name)
+
+
 def _without_seed(op: dict) -> dict:
     return {k: v for k, v in op.items() if k not in ("seed", "quality")}
 
@@ -43,8 +48,7 @@ def test_camera_is_one_fixed_camera(name):
         assert "theta" in ZOO[name].read_text()
     if blur["type"].startswith(("generalized", "plateau")):  # a fixed shape: beta given
         assert "beta" in ZOO[name].read_text()
-    resize = next(op for op in draws[0] if op["op"] == "resize")
-    assert resize["method"] in ("matlab", "area")
+    assert _step(draws[0], "resize")["method"] in ("matlab", "area")
     qualities = {op["quality"] for ops in draws for op in ops if op["op"] == "jpeg"}
     assert qualities and min(qualities) >= 50 and max(qualities) <= 95
 
@@ -58,7 +62,7 @@ def _mid_sigma(op: dict) -> float:
 
 def test_zoo_spans_the_issue():
     ops = {name: _ops(name, 0) for name in ZOO}
-    noise = {n: next(op for op in o if op["op"] == "noise") for n, o in ops.items()}
+    noise = {n: _step(o, "noise") for n, o in ops.items()}
     sigmas = [_mid_sigma(op) for op in noise.values()]
     kernels = [o[0]["kernel"] for o in ops.values()]
     assert len(ZOO) >= 7
@@ -67,7 +71,7 @@ def test_zoo_spans_the_issue():
     assert any(10 <= _mid_sigma(op) <= 20 for op in noise.values() if op["type"] == "poisson_gaussian")
     assert {k["type"] for k in kernels} >= {"iso", "aniso"}
     assert any(k["type"] not in ("iso", "aniso") for k in kernels)  # a lens that is not a Gaussian
-    assert {next(op["method"] for op in o if op["op"] == "resize") for o in ops.values()} >= {"matlab", "area"}
+    assert {_step(o, "resize")["method"] for o in ops.values()} >= {"matlab", "area"}
     assert len({k["sigma_x"] for k in kernels if k["type"] == "iso"}) >= 3
     ranges = [re.search(r"op: jpeg, quality: \[(\d+), (\d+)\]", ZOO[n].read_text()) for n in ZOO]
     assert all(ranges)
@@ -222,7 +226,7 @@ def test_zoo_truth_follows_the_camera_downscale():
     for camera in cameras_.values():
         truth = zoo_truth(camera)
         assert truth.sum() == pytest.approx(1, abs=1e-3) and np.abs(kernel_centre.centre_offset(truth, 4)).max() < 0.01
-    area = next(n for n in ZOO if _ops(n, 0)[1].get("method") == "area")
+    area = next(n for n in ZOO if _step(_ops(n, 0), "resize")["method"] == "area")
     lens = make_kernel(cameras_[area].config["steps"][0]["kernel"])
     assert np.allclose(zoo_truth(cameras_[area]), x4_kernel_of(lens, "area"))
     assert not np.allclose(x4_kernel_of(lens, "area"), x4_kernel_of(lens), atol=1e-3)
